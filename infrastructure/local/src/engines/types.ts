@@ -30,6 +30,8 @@ export interface ProcessSpec {
   readonly args: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
   readonly cwd?: string;
+  /** Run as another user (PostgreSQL refuses root); the supervisor is root when this is set. */
+  readonly runAs?: { readonly uid: number; readonly gid: number };
   /** The port it listens on (127.0.0.1); `lab down` checks it is closed afterwards. */
   readonly port: number;
   /** One readiness probe; the supervisor polls it until true or the start deadline. */

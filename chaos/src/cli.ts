@@ -1,0 +1,20 @@
+import { Command } from 'commander';
+import { registerLabCommands } from './commands/lab.js';
+
+/**
+ * `cloudcafe`: the one command for the lab, load, stress, experiments, game days and reports.
+ * Each group of subcommands lives in src/commands/.
+ */
+const program = new Command('cloudcafe')
+  .description('CloudCafe chaos and stress lab')
+  .showHelpAfterError()
+  .configureHelp({ sortSubcommands: true });
+
+registerLabCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.stderr.write(`cloudcafe: ${(error as Error).message}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,33 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LabPaths } from './engines/types.js';
+
+/** The repository root: this file sits at infrastructure/local/src/paths.ts. */
+export const REPO_ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
+
+/**
+ * The lab's folders. `.cloudcafe/` holds state and logs; `.tools/` holds what
+ * scripts/bootstrap installed (or $CLOUDCAFE_TOOLS_DIR, the same variable bootstrap reads).
+ */
+export function labPaths(root: string = REPO_ROOT): LabPaths {
+  const stateDir = join(root, '.cloudcafe');
+  const tools = process.env.CLOUDCAFE_TOOLS_DIR ?? join(root, '.tools');
+  return {
+    root,
+    stateDir,
+    dataDir: (name) => join(stateDir, 'data', name),
+    logDir: join(stateDir, 'logs'),
+    toolsBin: join(tools, 'bin'),
+    venvBin: join(tools, 'venv', 'bin'),
+  };
+}
+
+export function ensureDir(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** The file `lab up` writes: what runs where. Read by the CLI, the tests and the orchestrator. */
+export const labStateFile = (paths: LabPaths): string => join(paths.stateDir, 'lab.json');
+export const adminTokenFile = (paths: LabPaths): string => join(paths.stateDir, 'admin-token');

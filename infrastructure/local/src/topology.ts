@@ -1,0 +1,125 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pgUrl } from './engines/postgres.js';
+import type { LabPaths } from './engines/types.js';
+import { HOST, LINK_PORT_BASE, PORTS, SERVICE_PORTS, type ServiceName } from './ports.js';
+
+/**
+ * What talks to what in the local lab. Every arrow here is a Toxiproxy link, so any of them can
+ * be slowed or cut by name (`order-to-postgres`, `payment-to-payment-gateway`, …).
+ */
+
+/** The AWS APIs a service may call; each gets its own link so SQS can fail while S3 works. */
+export const AWS_APIS = ['sqs', 'dynamodb', 'kinesis', 's3'] as const;
+export type AwsApi = (typeof AWS_APIS)[number];
+
+export type Dependency = 'postgres' | 'redis' | 'mongo' | 'payment-gateway' | AwsApi | ServiceName;
+
+export interface ServiceDefinition {
+  readonly name: ServiceName;
+  /** The server entry, relative to the repo root; a service is in the lab once this exists. */
+  readonly entry: string;
+  /** Its PostgreSQL database, when it depends on postgres. */
+  readonly database?: string;
+  readonly dependsOn: readonly Dependency[];
+}
+
+/** The services of the lab. The service issues add theirs; the placeholder proves the path. */
+export const SERVICES: readonly ServiceDefinition[] = [
+  {
+    name: 'placeholder',
+    entry: 'services/placeholder/src/server.ts',
+    database: 'cloudcafe_placeholder',
+    dependsOn: ['postgres', 'redis'],
+  },
+];
+
+/** Services whose code is present in this checkout. */
+export function presentServices(paths: LabPaths): ServiceDefinition[] {
+  return SERVICES.filter((s) => existsSync(join(paths.root, s.entry)));
+}
+
+export interface Link {
+  /** Toxiproxy proxy name: `<from>-to-<to>`. */
+  readonly name: string;
+  readonly from: ServiceName;
+  readonly to: Dependency;
+  /** Where Toxiproxy listens for this link. */
+  readonly listenPort: number;
+  /** Where the real dependency listens. */
+  readonly upstreamPort: number;
+}
+
+function upstreamPort(dep: Dependency): number {
+  switch (dep) {
+    case 'postgres':
+      return PORTS.postgres;
+    case 'redis':
+      return PORTS.redis;
+    case 'mongo':
+      return PORTS.mongo;
+    case 'payment-gateway':
+      return PORTS.paymentGatewaySimulator;
+    case 'sqs':
+    case 'dynamodb':
+    case 'kinesis':
+    case 's3':
+      return PORTS.aws;
+    default:
+      return SERVICE_PORTS[dep];
+  }
+}
+
+export const linkName = (from: string, to: string): string => `${from}-to-${to}`;
+
+/** Every link of the given services, with listen ports numbered in declaration order. */
+export function linksFor(services: readonly ServiceDefinition[]): Link[] {
+  const links: Link[] = [];
+  for (const service of services) {
+    for (const dep of service.dependsOn) {
+      links.push({
+        name: linkName(service.name, dep),
+        from: service.name,
+        to: dep,
+        listenPort: LINK_PORT_BASE + links.length,
+        upstreamPort: upstreamPort(dep),
+      });
+    }
+  }
+  return links;
+}
+
+/** The environment a service gets: every dependency address points at its Toxiproxy link. */
+export function serviceEnv(
+  service: ServiceDefinition,
+  links: readonly Link[],
+  paths: LabPaths,
+  adminTokenFile: string,
+): Record<string, string> {
+  const env: Record<string, string> = {
+    SERVICE_NAME: service.name,
+    HOST,
+    PORT: String(SERVICE_PORTS[service.name]),
+    PLATFORM: 'local',
+    ADMIN_TOKEN_FILE: adminTokenFile,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    // Anything without its own link (CloudWatch metrics) goes straight to the emulator.
+    AWS_ENDPOINT_URL: `http://${HOST}:${PORTS.aws}`,
+    CLOUDCAFE_STATE_DIR: paths.stateDir,
+  };
+  for (const link of links.filter((l) => l.from === service.name)) {
+    const dep = link.to;
+    const address = `${HOST}:${link.listenPort}`;
+    if (dep === 'postgres') env.DATABASE_URL = pgUrl(service.database ?? 'postgres', link.listenPort);
+    else if (dep === 'redis') env.REDIS_URL = `redis://${address}`;
+    else if (dep === 'mongo') env.MONGO_URL = `mongodb://${address}/cloudcafe`;
+    else if (dep === 'payment-gateway') env.PAYMENT_GATEWAY_URL = `http://${address}`;
+    else if ((AWS_APIS as readonly string[]).includes(dep))
+      env[`AWS_ENDPOINT_URL_${dep.toUpperCase()}`] = `http://${address}`;
+    else env[`${dep.toUpperCase()}_URL`] = `http://${address}`;
+  }
+  return env;
+}
