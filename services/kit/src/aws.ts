@@ -1,0 +1,111 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+/** Timeouts and retries every client shares unless told otherwise. */
+export const AWS_CLIENT_DEFAULTS = {
+  maxAttempts: 3,
+  connectionTimeoutMs: 1000,
+  requestTimeoutMs: 5000,
+} as const;
+
+/** Options for {@link createAwsClients}. */
+export interface AwsClientsOptions {
+  /** From config: `AWS_REGION`. */
+  region: string;
+  /** Path-style S3 URLs (config `AWS_S3_FORCE_PATH_STYLE`), for emulators. */
+  s3ForcePathStyle?: boolean;
+  maxAttempts?: number;
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+/** The AWS SDK v3 clients CloudCafe uses, each created on first use and then reused. */
+export interface AwsClients {
+  readonly sqs: SQSClient;
+  readonly dynamodb: DynamoDBClient;
+  /** DynamoDB with plain JS values (`removeUndefinedValues` on). */
+  readonly documentClient: DynamoDBDocumentClient;
+  readonly kinesis: KinesisClient;
+  readonly s3: S3Client;
+  readonly cloudwatch: CloudWatchClient;
+  /** Closes the sockets of every client created so far. */
+  destroy(): void;
+}
+
+/**
+ * Lazily created, cached AWS clients with the region from config, bounded retries and
+ * timeouts. No endpoint is set here: the SDK itself reads `AWS_ENDPOINT_URL` and
+ * `AWS_ENDPOINT_URL_<SERVICE>` (e.g. `AWS_ENDPOINT_URL_SQS`), which is how the local lab points
+ * services at its emulator while the same code talks to AWS elsewhere.
+ *
+ * @example
+ * ```ts
+ * const aws = createAwsClients({ region: config.AWS_REGION });
+ * await aws.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody }));
+ * ```
+ */
+export function createAwsClients(options: AwsClientsOptions): AwsClients {
+  const created: { destroy(): void }[] = [];
+  const cache = new Map<string, unknown>();
+  const requestHandler = () =>
+    // An explicit HTTP/1.1 handler: Kinesis otherwise defaults to HTTP/2, which the local
+    // emulator does not speak (only SubscribeToShard needs HTTP/2, and CloudCafe polls).
+    new NodeHttpHandler({
+      connectionTimeout: options.connectionTimeoutMs ?? AWS_CLIENT_DEFAULTS.connectionTimeoutMs,
+      requestTimeout: options.requestTimeoutMs ?? AWS_CLIENT_DEFAULTS.requestTimeoutMs,
+      throwOnRequestTimeout: true,
+      httpAgent: { keepAlive: true, maxSockets: 50 },
+      httpsAgent: { keepAlive: true, maxSockets: 50 },
+    });
+  const common = () => ({
+    region: options.region,
+    maxAttempts: options.maxAttempts ?? AWS_CLIENT_DEFAULTS.maxAttempts,
+    retryMode: 'standard',
+    requestHandler: requestHandler(),
+  });
+  const lazily = <T extends { destroy(): void }>(key: string, create: () => T): T => {
+    let client = cache.get(key) as T | undefined;
+    if (!client) {
+      client = create();
+      cache.set(key, client);
+      created.push(client);
+    }
+    return client;
+  };
+
+  const clients: AwsClients = {
+    get sqs() {
+      return lazily('sqs', () => new SQSClient(common()));
+    },
+    get dynamodb() {
+      return lazily('dynamodb', () => new DynamoDBClient(common()));
+    },
+    get documentClient() {
+      return lazily('documentClient', () =>
+        DynamoDBDocumentClient.from(clients.dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
+      );
+    },
+    get kinesis() {
+      return lazily('kinesis', () => new KinesisClient(common()));
+    },
+    get s3() {
+      return lazily(
+        's3',
+        () => new S3Client({ ...common(), forcePathStyle: options.s3ForcePathStyle ?? false }),
+      );
+    },
+    get cloudwatch() {
+      return lazily('cloudwatch', () => new CloudWatchClient(common()));
+    },
+    destroy() {
+      for (const client of created.splice(0)) client.destroy();
+      cache.clear();
+    },
+  };
+  return clients;
+}

@@ -1,0 +1,20 @@
+import fp from 'fastify-plugin';
+import { createAdminAuth } from '../admin-auth.js';
+import './types.js';
+
+/**
+ * Decorates `app.requireAdmin`, an onRequest hook that answers 401 `CAFE_ERR_UNAUTHORIZED`
+ * unless `Authorization: Bearer <ADMIN_TOKEN>` is presented. It runs before the body is parsed.
+ *
+ * @example
+ * ```ts
+ * app.post('/api/orders/admin/replay', { onRequest: [app.requireAdmin], schema }, handler);
+ * ```
+ */
+export const adminAuthPlugin = fp(
+  async (app) => {
+    const auth = createAdminAuth(app.config.ADMIN_TOKEN);
+    app.decorate('requireAdmin', async (request) => auth.assert(request.headers.authorization));
+  },
+  { name: 'cafe-admin-auth', fastify: '5.x', dependencies: ['cafe-config'] },
+);

@@ -1,0 +1,14 @@
+export { adminAuthPlugin } from './admin-auth-plugin.js';
+export { type BuildServiceAppOptions, buildServiceApp, DEFAULT_BODY_LIMIT } from './build-app.js';
+export { awsPlugin, type ConfigPluginOptions, configPlugin } from './config-plugin.js';
+export { errorsPlugin } from './errors-plugin.js';
+export { flagsPlugin } from './flags-plugin.js';
+export { healthPlugin } from './health-plugin.js';
+export { metricsPlugin } from './metrics-plugin.js';
+export { mountRoutes } from './mount.js';
+export { openapiPlugin } from './openapi-plugin.js';
+export { type RunningServer, type StartServerOptions, startServer } from './server.js';
+export { shutdownPlugin } from './shutdown-plugin.js';
+export { type StressPluginOptions, stressPlugin } from './stress-plugin.js';
+export type { ServiceApp, ServiceIdentity } from './types.js';
+export { cafeValidatorCompiler } from './validator.js';

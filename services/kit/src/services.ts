@@ -1,0 +1,33 @@
+/**
+ * Every deployable that uses the kit, with the path segment its API lives under
+ * (`/api/<segment>`), listed once. `SERVICE_NAME` must be one of these; the name is also the
+ * `Service` dimension of every metric.
+ */
+export const SERVICES = {
+  order: { segment: 'orders', description: 'Order saga: validate, price, reserve, outbox' },
+  inventory: { segment: 'inventory', description: 'Stock levels, conditional reservations' },
+  payment: { segment: 'payments', description: 'Payment Lambda and its local HTTP front' },
+  menu: { segment: 'menu', description: 'Menu catalogue (Express)' },
+  loyalty: { segment: 'loyalty', description: 'Loyalty points from order events' },
+  analytics: { segment: 'analytics', description: 'Revenue windows from order events' },
+  'payment-gateway': { segment: 'payment-gateway', description: 'The local payment gateway simulator' },
+  placeholder: { segment: 'placeholder', description: 'Proves the lab path until the real services land' },
+} as const;
+
+/** The name of a CloudCafe service. */
+export type ServiceName = keyof typeof SERVICES;
+
+/** The names in {@link SERVICES}, in declaration order. */
+export const SERVICE_NAMES = Object.keys(SERVICES) as ServiceName[];
+
+/**
+ * The route prefix every route of a service lives under.
+ *
+ * @example
+ * ```ts
+ * servicePrefix('order'); // '/api/orders'
+ * ```
+ */
+export function servicePrefix(service: ServiceName): `/api/${string}` {
+  return `/api/${SERVICES[service].segment}`;
+}
