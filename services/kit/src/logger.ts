@@ -10,31 +10,31 @@ export const REDACTED_KEYS = [
   'set-cookie',
   'x-api-key',
   'token',
-  'accesstoken',
-  'refreshtoken',
-  'idtoken',
-  'admintoken',
+  'accessToken',
+  'refreshToken',
+  'idToken',
+  'sessionToken',
+  'adminToken',
   'admin_token',
-  'apikey',
+  'apiKey',
   'api_key',
   'secret',
-  'clientsecret',
+  'clientSecret',
+  'secretAccessKey',
+  'aws_secret_access_key',
   'password',
   'passphrase',
   'cvv',
   'cvc',
-  'cardnumber',
+  'cardNumber',
   'card_number',
   'pan',
-  'aws_secret_access_key',
-  'secretaccesskey',
-  'sessiontoken',
 ] as const;
 
 /** What replaces a redacted value. */
 export const REDACTED = '[redacted]';
 
-const REDACTED_SET: ReadonlySet<string> = new Set(REDACTED_KEYS);
+const REDACTED_SET: ReadonlySet<string> = new Set(REDACTED_KEYS.map((key) => key.toLowerCase()));
 // A nested copy deeper than this is summarised: log lines are not data dumps.
 const MAX_DEPTH = 8;
 
@@ -55,6 +55,18 @@ export function redactSecrets(value: unknown, depth = 0, parentKey = ''): unknow
   }
   return copy;
 }
+
+const CHILD_BINDING_PATHS = [
+  ...new Set(
+    REDACTED_KEYS.filter((key) => !key.includes('-')).flatMap((key) => [
+      key,
+      key.toLowerCase(),
+      key.toUpperCase(),
+      `${key.charAt(0).toUpperCase()}${key.slice(1)}`,
+    ]),
+  ),
+  'card.number',
+];
 
 /** Options for {@link createLogger}. */
 export interface CreateLoggerOptions {
@@ -83,8 +95,10 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: {
       log: (object) => redactSecrets(object) as Record<string, unknown>,
-      bindings: (bindings) => redactSecrets(bindings) as Record<string, unknown>,
     },
+    // pino does not pass a child's bindings through formatters.log; its own redaction covers
+    // secrets bound at the top level of a child (`log.child({ token })`).
+    redact: { paths: CHILD_BINDING_PATHS, censor: REDACTED },
   };
   return options.destination ? pino(pinoOptions, options.destination) : pino(pinoOptions);
 }

@@ -405,7 +405,13 @@ export async function startExpressServer(
     'http server',
     () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        // Keep-alive sockets that turn idle after close() (their request just answered) would
+        // otherwise hold it until keepAliveTimeout.
+        const sweeper = setInterval(() => server.closeIdleConnections(), 50);
+        server.close(() => {
+          clearInterval(sweeper);
+          resolve();
+        });
         server.closeIdleConnections();
       }),
   );

@@ -19,7 +19,16 @@ export const shutdownPlugin = fp<{ shutdown?: Shutdown }>(
       options.shutdown ??
       createShutdown({ timeoutMs: app.config.SHUTDOWN_TIMEOUT_MS, logger: app.log as unknown as Logger });
     app.decorate('shutdown', shutdown);
-    shutdown.register('intake', 'http server', () => app.close());
+    shutdown.register('intake', 'http server', async () => {
+      // close() closes the keep-alive sockets idle at that moment; one that turns idle later
+      // (its in-flight request just answered) would hold close() until keepAliveTimeout.
+      const sweeper = setInterval(() => app.server.closeIdleConnections(), 50);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweeper);
+      }
+    });
   },
   { name: 'cafe-shutdown', fastify: '5.x', dependencies: ['cafe-config'] },
 );
