@@ -54,7 +54,15 @@ export const BaseConfigSchema = Type.Object({
 /** The validated base configuration; `ADMIN_TOKEN` is resolved (read from the file if need be). */
 export type KitConfig = Omit<Static<typeof BaseConfigSchema>, 'ADMIN_TOKEN'> & { ADMIN_TOKEN: string };
 
-/** Thrown by {@link loadConfig}; the message names every offending variable and why. */
+/**
+ * Thrown by {@link loadConfig}; the message names every offending variable and why, e.g.
+ * `invalid configuration: PORT: must be an integer between 1 and 65535; ADMIN_TOKEN: is required …`.
+ *
+ * @example
+ * ```ts
+ * try { loadConfig(); } catch (err) { if (err instanceof ConfigError) console.error(err.problems); }
+ * ```
+ */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(readonly problems: readonly ValidationProblem[]) {

@@ -122,7 +122,15 @@ export function toErrorAnswer(err: unknown, schemaOf?: SchemaLookup): ErrorAnswe
  */
 export type SchemaLookup = (part: string) => unknown;
 
-/** Like {@link toErrorAnswer} but returns the {@link CafeError} itself (for logging decisions). */
+/**
+ * Like {@link toErrorAnswer} but returns the {@link CafeError} itself (for logging decisions).
+ *
+ * @example
+ * ```ts
+ * const cafe = toCafeError(err);
+ * if (cafe.statusCode >= 500) log.error({ err }, 'request failed');
+ * ```
+ */
 export function toCafeError(err: unknown, schemaOf?: SchemaLookup): CafeError {
   if (err instanceof CafeError) return err;
   if (err instanceof SchemaValidationError)

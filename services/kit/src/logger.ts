@@ -40,7 +40,13 @@ const MAX_DEPTH = 8;
 
 /**
  * Returns a copy of `value` with secrets and card data replaced by `[redacted]`: every key in
- * {@link REDACTED_KEYS} (case-insensitive) and `number` inside a `card` object.
+ * {@link REDACTED_KEYS} (case-insensitive) and `number` inside a `card` object. The kit's
+ * logger applies it to every line; call it yourself before putting an object anywhere else.
+ *
+ * @example
+ * ```ts
+ * redactSecrets({ card: { number: '4111…', expiry: '12/30' } }); // { card: { number: '[redacted]', expiry: '12/30' } }
+ * ```
  */
 export function redactSecrets(value: unknown, depth = 0, parentKey = ''): unknown {
   if (value === null || typeof value !== 'object') return value;

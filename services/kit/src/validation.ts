@@ -179,7 +179,7 @@ function schemaAt(schema: SchemaShape, path: string[]): SchemaShape | undefined 
 }
 
 /** Says in words what a value must be to satisfy the schema, or undefined if it cannot. */
-export function describeSchema(schema: SchemaShape | undefined): string | undefined {
+function describeSchema(schema: SchemaShape | undefined): string | undefined {
   if (!schema) return undefined;
   const choices = enumerated(schema);
   if (choices) return choices.length === 1 ? `must be ${choices[0]}` : `must be one of ${choices.join(', ')}`;
