@@ -55,6 +55,7 @@ import {
   DeleteMessageCommand,
   DeleteQueueCommand,
   GetQueueAttributesCommand,
+  GetQueueUrlCommand,
   type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
@@ -196,6 +197,23 @@ async function queueDepth(queueUrl: string): Promise<number> {
 }
 
 t.test('SQS FIFO', async (t) => {
+  t.test('answers GetQueueUrl with a URL on the endpoint the client called', async (t) => {
+    // Prepare: a client that reaches the same emulator under another name, as a service does
+    // through its Toxiproxy link. The SDK sends every call to the QueueUrl's host when it differs
+    // from an endpoint that came from the environment, so a URL naming the emulator itself
+    // would let SQS calls bypass the link and its faults.
+    const name = `${RUN}-url.fifo`;
+    await createFifoQueue('url');
+    const viaOtherName = new URL(endpointFor('sqs'));
+    viaOtherName.hostname = viaOtherName.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
+    const other = new SQSClient({ ...base, endpoint: viaOtherName.origin });
+    t.teardown(() => other.destroy());
+    // Act
+    const { QueueUrl } = await other.send(new GetQueueUrlCommand({ QueueName: name }));
+    // Assess
+    t.equal(new URL(QueueUrl ?? 'http://missing').origin, viaOtherName.origin);
+  });
+
   t.test('keeps the send order within each message group', async (t) => {
     // Prepare: two customers' orders, interleaved as the outbox relay would publish them
     const queueUrl = await createFifoQueue('order');

@@ -107,9 +107,12 @@ export const moto: EngineSpec = {
 function elasticmqConfig(): string {
   return `include classpath("application.conf")
 
+# "*": queue URLs name the host and port the request came to. A fixed address would hand
+# services behind a Toxiproxy link a URL naming ElasticMQ itself, and the SDK then sends SQS
+# calls there, around the link and its faults.
 node-address {
   protocol = http
-  host = "${HOST}"
+  host = "*"
   port = ${ELASTICMQ_PORT}
   context-path = ""
 }
