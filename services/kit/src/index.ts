@@ -35,6 +35,7 @@ export {
   createFlagStore,
   FlagState,
   type FlagStore,
+  flagNamed,
   SetFlagBody,
 } from './flags/store.js';
 export {

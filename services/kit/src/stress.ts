@@ -256,7 +256,8 @@ export function createStressHarness(options: CreateStressHarnessOptions): Stress
     options.metrics?.set('stress_run_active', { scenario: scenario.name }, 1);
     log.info({ knobs, deadline }, 'stress run started');
     record.settled = Promise.resolve()
-      .then(() => scenario.run(knobs as never, context))
+      // The knobs were validated against this scenario's own schema in start().
+      .then(() => scenario.run(knobs as Static<typeof scenario.knobs>, context))
       .then(
         (result) => finish(record.cancelled ? 'cancelled' : 'completed', { result }),
         (err: unknown) =>

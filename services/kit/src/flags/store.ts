@@ -45,7 +45,10 @@ export type SetFlagBody = Static<typeof SetFlagBody>;
 /** The fault flags of one instance. Every set expires: a forgotten fault cannot outlive its TTL. */
 export interface FlagStore {
   readonly service: string;
-  /** Sets a flag to a variant for `ttlSeconds` (1…3600), after which it reverts to off. */
+  /**
+   * Sets a flag to a variant for `ttlSeconds` (1…3600), after which it reverts to off. Names
+   * from a request are checked at run time: unknown flag 404, unknown variant or TTL 400.
+   */
   set<N extends FlagName>(name: N, variant: VariantName<N>, ttlSeconds: number): FlagState;
   /** Reverts a flag to off now. */
   clear(name: FlagName): FlagState;
@@ -59,6 +62,21 @@ export interface FlagStore {
   readonly metrics: Metrics | undefined;
   /** Cancels the expiry timers (every flag is off afterwards). */
   close(): void;
+}
+
+/**
+ * Narrows a name from a request to a flag name, or throws `CAFE_ERR_NOT_FOUND` (404).
+ *
+ * @example
+ * ```ts
+ * const name = flagNamed(request.params.name);
+ * ```
+ */
+export function flagNamed(name: string): FlagName {
+  if (!Object.hasOwn(FAULT_FLAGS, name)) {
+    throw new CafeError('CAFE_ERR_NOT_FOUND', `no fault flag named ${name}; known: ${FLAG_NAMES.join(', ')}`);
+  }
+  return name as FlagName;
 }
 
 /** Options for {@link createFlagStore}. */
@@ -91,15 +109,7 @@ export function createFlagStore(options: CreateFlagStoreOptions): FlagStore {
   const active = new Map<FlagName, Active>();
   const log = options.logger;
 
-  const definition = (name: string): FaultFlagDefinition => {
-    if (!Object.hasOwn(FAULT_FLAGS, name)) {
-      throw new CafeError(
-        'CAFE_ERR_NOT_FOUND',
-        `no fault flag named ${name}; known: ${FLAG_NAMES.join(', ')}`,
-      );
-    }
-    return FAULT_FLAGS[name as FlagName];
-  };
+  const definition = (name: FlagName): FaultFlagDefinition => FAULT_FLAGS[name];
   const honoured = (flag: FaultFlagDefinition) => flag.services.includes(options.service);
   const gauge = (name: FlagName, on: boolean) => {
     if (honoured(FAULT_FLAGS[name])) options.metrics?.set('fault_flag_active', { flag: name }, on ? 1 : 0);
@@ -142,6 +152,8 @@ export function createFlagStore(options: CreateFlagStoreOptions): FlagStore {
     service: options.service,
     metrics: options.metrics,
     set(name, variant, ttlSeconds) {
+      // Callers from HTTP reach here with unchecked strings: check everything at run time too.
+      flagNamed(name);
       const flag = definition(name);
       if (!honoured(flag)) {
         throw new CafeError(
@@ -177,7 +189,7 @@ export function createFlagStore(options: CreateFlagStoreOptions): FlagStore {
       return state(name);
     },
     clear(name) {
-      definition(name);
+      flagNamed(name);
       revert(name, 'cleared');
       return state(name);
     },
@@ -190,8 +202,7 @@ export function createFlagStore(options: CreateFlagStoreOptions): FlagStore {
       return FLAG_NAMES.map(state);
     },
     get(name) {
-      definition(name);
-      return state(name);
+      return state(flagNamed(name));
     },
     close() {
       for (const entry of active.values()) clearTimeout(entry.timer);

@@ -2,7 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
 import Type, { type Static, type TSchema } from 'typebox';
 import { errorResponses } from '../errors.js';
-import { FlagState, type FlagStore, SetFlagBody } from '../flags/store.js';
+import type { VariantName } from '../flags/catalogue.js';
+import { FlagState, type FlagStore, flagNamed, SetFlagBody } from '../flags/store.js';
 import { type Health, HealthReport, LivenessReport } from '../health.js';
 import type { Metrics } from '../metrics/registry.js';
 import { type StressHarness, StressRunView, StressStarted } from '../stress.js';
@@ -158,10 +159,12 @@ export function flagRoutes(flags: FlagStore): KitRoute[] {
         body: SetFlagBody,
         response: { 200: FlagState, ...errorResponses(400, 401, 404) },
       },
-      handler: ({ params, body }) => ({
-        statusCode: 200,
-        body: flags.set(params.name as never, body.variant as never, body.ttlSeconds),
-      }),
+      handler: ({ params, body }) => {
+        const name = flagNamed(params.name);
+        // An unchecked label from the request: set() checks it and answers 400 with the valid ones.
+        const variant = body.variant as VariantName<typeof name>;
+        return { statusCode: 200, body: flags.set(name, variant, body.ttlSeconds) };
+      },
     }),
     defineRoute({
       method: 'DELETE',
@@ -170,7 +173,7 @@ export function flagRoutes(flags: FlagStore): KitRoute[] {
       summary: 'Reverts a flag to off now',
       tags: ['fault flags'],
       schema: { params: FlagParams, response: { 200: FlagState, ...errorResponses(401, 404) } },
-      handler: ({ params }) => ({ statusCode: 200, body: flags.clear(params.name as never) }),
+      handler: ({ params }) => ({ statusCode: 200, body: flags.clear(flagNamed(params.name)) }),
     }),
   ];
 }

@@ -9,7 +9,30 @@ import { eventually, TOKEN } from '../support/fixtures.js';
 // Integration: the server entry in its own process, real signals, a real port on 127.0.0.1,
 // the lab's CloudWatch emulator for the final flush.
 useLocalEmulator();
-const entry = fileURLToPath(new URL('./fixtures/server-entry.ts', import.meta.url));
+const src = (path: string) => fileURLToPath(new URL(`../../src/${path}`, import.meta.url));
+
+// A service's thin server entry, as services write it (inline so that tap does not run it as a test).
+const ENTRY = `
+  import { setTimeout as sleep } from 'node:timers/promises';
+  import Type from 'typebox';
+  import { loadConfig } from ${JSON.stringify(src('config.ts'))};
+  import { buildServiceApp } from ${JSON.stringify(src('fastify/build-app.ts'))};
+  import { startServer } from ${JSON.stringify(src('fastify/server.ts'))};
+
+  const config = loadConfig();
+  const app = await buildServiceApp({
+    service: config.SERVICE_NAME,
+    config,
+    routes: async (api) => {
+      api.get('/slow', { schema: { response: { 200: Type.Object({ done: Type.Boolean() }) } } }, async () => {
+        await sleep(400);
+        return { done: true };
+      });
+    },
+  });
+  await startServer(app);
+`;
+const entryArgs = ['--import', 'tsx', '--input-type=module', '--eval', ENTRY];
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -21,7 +44,7 @@ async function freePort(): Promise<number> {
 
 function start(port: number) {
   const lines: Record<string, unknown>[] = [];
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const child: ChildProcess = spawn(process.execPath, entryArgs, {
     env: {
       ...process.env,
       SERVICE_NAME: 'analytics',
@@ -86,7 +109,7 @@ t.test('SIGTERM: the in-flight request is answered, metrics flushed once, exit 0
 });
 
 t.test('the process refuses to start with a bad configuration, naming the variable', async (t) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const child = spawn(process.execPath, entryArgs, {
     env: { ...process.env, SERVICE_NAME: 'analytics', PORT: '99999', ADMIN_TOKEN: TOKEN },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
