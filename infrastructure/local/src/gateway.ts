@@ -1,4 +1,5 @@
-import { createServer, request, type Server } from 'node:http';
+import { createServer, request, type Server, type ServerResponse } from 'node:http';
+import { SERVICES } from '@cloudcafe/kit';
 import { HOST, SERVICE_PORTS, type ServiceName } from './ports.js';
 
 /**
@@ -7,20 +8,14 @@ import { HOST, SERVICE_PORTS, type ServiceName } from './ports.js';
  * with a 502 and a stable code, which is exactly what a load test should see.
  */
 
-/** `/api/orders/…` → order. Public paths use the plural the DESIGN contract names. */
-export const ROUTES: Readonly<Record<string, ServiceName>> = {
-  orders: 'order',
-  inventory: 'inventory',
-  payments: 'payment',
-  menu: 'menu',
-  loyalty: 'loyalty',
-  analytics: 'analytics',
-  placeholder: 'placeholder',
-};
+/** `orders` → order: the public path segment of every service in the lab, from the kit's list. */
+export const ROUTES: Readonly<Record<string, ServiceName>> = Object.fromEntries(
+  (Object.keys(SERVICE_PORTS) as ServiceName[]).map((name) => [SERVICES[name].segment, name]),
+);
 
 /** The inverse: the public path segment each service answers under (`order` → `orders`). */
 export const PUBLIC_PATHS = Object.fromEntries(
-  Object.entries(ROUTES).map(([path, service]) => [service, path]),
+  (Object.keys(SERVICE_PORTS) as ServiceName[]).map((name) => [name, SERVICES[name].segment]),
 ) as Readonly<Record<ServiceName, string>>;
 
 export function routeOf(url: string): ServiceName | undefined {
@@ -28,7 +23,7 @@ export function routeOf(url: string): ServiceName | undefined {
   return match?.[1] ? ROUTES[match[1]] : undefined;
 }
 
-function sendError(res: import('node:http').ServerResponse, status: number, code: string, message: string) {
+function sendError(res: ServerResponse, status: number, code: string, message: string) {
   if (res.headersSent) {
     res.destroy();
     return;

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AWS_ENDPOINTS } from './engines/aws.js';
 import type { LabPaths } from './engines/types.js';
 import { ensureDir, labPaths } from './paths.js';
 import { HOST, PORTS, SERVICE_PORTS } from './ports.js';
@@ -70,6 +71,7 @@ export async function labUp(
     await healLab();
     return existing.state;
   }
+  let daemonPid: number | undefined;
   if (!existing) {
     const busy = await busyPorts([
       PORTS.gateway,
@@ -90,6 +92,7 @@ export async function labUp(
     });
     child.unref();
     closeSync(out);
+    daemonPid = child.pid;
   }
   let last: LabStatus | undefined;
   try {
@@ -98,8 +101,7 @@ export async function labUp(
       async () => {
         last = await labStatus();
         if (last) options.onProgress?.(last);
-        const failed = tailOf(daemonLog(paths), 3).includes('"msg":"lab.failed"');
-        if (failed) throw new Error('the lab daemon failed to start');
+        if (daemonPid !== undefined && !alive(daemonPid)) throw new Error('the lab daemon failed to start');
         return last?.ready === true;
       },
       { timeoutMs: options.timeoutMs ?? 180_000, intervalMs: 500 },
@@ -113,10 +115,15 @@ export async function labUp(
   return last.state;
 }
 
-/** Every port the lab may listen on. */
+/** Every port the lab listens on: engines, tools, services, and the links of the given state. */
 function labPorts(state: LabState | undefined): number[] {
   const links = state?.links.map((l) => l.listenPort) ?? [];
-  return [...Object.values(PORTS), ...Object.values(SERVICE_PORTS), ...links];
+  return [
+    ...Object.values(PORTS),
+    ...Object.values(AWS_ENDPOINTS),
+    ...Object.values(SERVICE_PORTS),
+    ...links,
+  ];
 }
 
 async function busyPorts(ports: readonly number[]): Promise<number[]> {

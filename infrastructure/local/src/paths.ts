@@ -7,11 +7,12 @@ import type { LabPaths } from './engines/types.js';
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
 
 /**
- * The lab's folders. `.cloudcafe/` holds state and logs; `.tools/` holds what
+ * The lab's folders. `.cloudcafe/` (or $CLOUDCAFE_STATE_DIR) holds state and logs; `.tools/` holds what
  * scripts/bootstrap installed (or $CLOUDCAFE_TOOLS_DIR, the same variable bootstrap reads).
  */
 export function labPaths(root: string = REPO_ROOT): LabPaths {
-  const stateDir = join(root, '.cloudcafe');
+  // A second lab on the same machine (CLOUDCAFE_PORT_OFFSET) needs its own state folder too.
+  const stateDir = process.env.CLOUDCAFE_STATE_DIR ?? join(root, '.cloudcafe');
   const tools = process.env.CLOUDCAFE_TOOLS_DIR ?? join(root, '.tools');
   return {
     root,

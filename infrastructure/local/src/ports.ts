@@ -4,7 +4,27 @@
  */
 export const HOST = '127.0.0.1';
 
-export const PORTS = {
+/**
+ * `CLOUDCAFE_PORT_OFFSET` shifts every port of the lab, so two labs can run on one machine (a
+ * developer's and a CI run, say). Default 0: the gateway is on 8080 as the README says.
+ */
+export const PORT_OFFSET = parseOffset(process.env.CLOUDCAFE_PORT_OFFSET);
+
+function parseOffset(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 0;
+  const offset = Number(raw);
+  if (!Number.isInteger(offset) || offset < 0 || offset > 10_000) {
+    throw new Error(`CLOUDCAFE_PORT_OFFSET: must be an integer from 0 to 10000, got "${raw}"`);
+  }
+  return offset;
+}
+
+const shifted = <T extends Record<string, number>>(ports: T): { readonly [K in keyof T]: number } =>
+  Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, v + PORT_OFFSET])) as {
+    [K in keyof T]: number;
+  };
+
+export const PORTS = shifted({
   gateway: 8080,
   supervisor: 8079,
   toxiproxy: 8474,
@@ -13,10 +33,10 @@ export const PORTS = {
   redis: 16379,
   mongo: 27018,
   paymentGatewaySimulator: 8090,
-} as const;
+});
 
-/** Where each service listens directly; the public way in is the gateway on 8080. */
-export const SERVICE_PORTS = {
+/** Where each service listens directly; the public way in is the gateway. */
+export const SERVICE_PORTS = shifted({
   order: 3001,
   inventory: 3002,
   payment: 3003,
@@ -24,9 +44,9 @@ export const SERVICE_PORTS = {
   loyalty: 3005,
   analytics: 3006,
   placeholder: 3009,
-} as const;
+});
 
 export type ServiceName = keyof typeof SERVICE_PORTS;
 
-/** Toxiproxy listens for the links from this port upwards (see links.ts). */
-export const LINK_PORT_BASE = 21000;
+/** Toxiproxy listens for the links from this port upwards (see topology.ts). */
+export const LINK_PORT_BASE = 21000 + PORT_OFFSET;

@@ -1,4 +1,5 @@
 import type { LabPaths, ProcessSpec } from './engines/types.js';
+import { adminTokenFile } from './paths.js';
 import { HOST, PORTS } from './ports.js';
 import { httpOk } from './probes.js';
 
@@ -13,8 +14,15 @@ export function paymentGatewaySimulator(paths: LabPaths): ProcessSpec {
     command: process.execPath,
     args: ['--import', 'tsx', 'infrastructure/local/src/payment-gateway-simulator/server.ts'],
     cwd: paths.root,
-    env: { PORT: String(PORTS.paymentGatewaySimulator), HOST },
+    env: {
+      SERVICE_NAME: 'payment-gateway',
+      PORT: String(PORTS.paymentGatewaySimulator),
+      HOST,
+      ADMIN_TOKEN_FILE: adminTokenFile(paths),
+      // an external system: its metrics are not CloudCafe's to publish
+      METRICS_CLOUDWATCH: 'off',
+    },
     port: PORTS.paymentGatewaySimulator,
-    ready: () => httpOk(`http://${HOST}:${PORTS.paymentGatewaySimulator}/health`),
+    ready: () => httpOk(`http://${HOST}:${PORTS.paymentGatewaySimulator}/api/payment-gateway/health`),
   };
 }

@@ -80,7 +80,15 @@ export class Supervisor {
         async () => {
           if (proc.state === 'failed')
             throw new Error(`${proc.spec.name} failed to start: see ${proc.logPath}`);
-          return proc.state !== 'backoff' && (await proc.spec.ready());
+          // Ready means *our* process answers: a probe could also be answered by a stranger on
+          // the same port, so the child must still be alive after the probe passes.
+          const child = proc.child;
+          return (
+            child !== undefined &&
+            (await proc.spec.ready()) &&
+            proc.child === child &&
+            child.exitCode === null
+          );
         },
         { timeoutMs: proc.spec.startTimeoutMs ?? 30_000 },
       );
@@ -110,12 +118,21 @@ export class Supervisor {
     });
     child.once('spawn', () => {
       this.onEvent('process.started', { name: spec.name, pid: child.pid });
-      // mark running once ready; a crash before that is handled by the exit path
-      void spec.ready().then((ok) => {
-        if (ok && proc.child === child && proc.state === 'starting') proc.state = 'running';
-      });
+      void this.markRunningWhenReady(proc, child);
     });
     child.once('exit', (code, signal) => this.exited(proc, child, code, signal));
+  }
+
+  /** Polls readiness after every (re)start; a crash before that is handled by the exit path. */
+  private async markRunningWhenReady(proc: Supervised, child: ChildProcess): Promise<void> {
+    const deadline = Date.now() + (proc.spec.startTimeoutMs ?? 30_000);
+    while (proc.child === child && proc.state === 'starting' && Date.now() < deadline) {
+      if (await proc.spec.ready()) {
+        if (proc.child === child && proc.state === 'starting') proc.state = 'running';
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 
   private exited(proc: Supervised, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null) {

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { AWS_ENDPOINTS, localAwsEnv } from './engines/aws.js';
 import { pgUrl } from './engines/postgres.js';
 import type { LabPaths } from './engines/types.js';
 import { HOST, LINK_PORT_BASE, PORTS, SERVICE_PORTS, type ServiceName } from './ports.js';
@@ -24,8 +25,31 @@ export interface ServiceDefinition {
   readonly dependsOn: readonly Dependency[];
 }
 
-/** The services of the lab. The service issues add theirs; the placeholder proves the path. */
+/**
+ * The services of the lab, with what each one calls. A service joins the lab once its entry
+ * file exists; the placeholder proves the path until the real ones land.
+ */
 export const SERVICES: readonly ServiceDefinition[] = [
+  { name: 'inventory', entry: 'services/inventory/src/server.ts', dependsOn: ['dynamodb', 'redis'] },
+  {
+    name: 'order',
+    entry: 'services/order/src/server.ts',
+    database: 'cloudcafe_orders',
+    dependsOn: ['postgres', 'inventory', 'sqs', 'kinesis'],
+  },
+  {
+    name: 'payment',
+    entry: 'services/payment/src/server.ts',
+    dependsOn: ['sqs', 'dynamodb', 's3', 'payment-gateway'],
+  },
+  { name: 'menu', entry: 'services/menu/src/server.ts', dependsOn: ['mongo', 'redis'] },
+  { name: 'loyalty', entry: 'services/loyalty/src/server.ts', dependsOn: ['redis', 'kinesis'] },
+  {
+    name: 'analytics',
+    entry: 'services/analytics/src/server.ts',
+    database: 'cloudcafe_warehouse',
+    dependsOn: ['postgres', 'kinesis'],
+  },
   {
     name: 'placeholder',
     entry: 'services/placeholder/src/server.ts',
@@ -64,7 +88,7 @@ function upstreamPort(dep: Dependency): number {
     case 'dynamodb':
     case 'kinesis':
     case 's3':
-      return PORTS.aws;
+      return AWS_ENDPOINTS[dep];
     default:
       return SERVICE_PORTS[dep];
   }
@@ -103,11 +127,8 @@ export function serviceEnv(
     PLATFORM: 'local',
     ADMIN_TOKEN_FILE: adminTokenFile,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
     // Anything without its own link (CloudWatch metrics) goes straight to the emulator.
-    AWS_ENDPOINT_URL: `http://${HOST}:${PORTS.aws}`,
+    ...localAwsEnv(),
     CLOUDCAFE_STATE_DIR: paths.stateDir,
   };
   for (const link of links.filter((l) => l.from === service.name)) {

@@ -1,0 +1,5 @@
+import { startServer } from '@cloudcafe/kit';
+import { buildApp } from './app.js';
+import { loadPlaceholderConfig } from './config.js';
+
+await startServer(await buildApp(loadPlaceholderConfig()));
