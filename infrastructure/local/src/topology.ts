@@ -58,9 +58,19 @@ export const SERVICES: readonly ServiceDefinition[] = [
   },
 ];
 
-/** Services whose code is present in this checkout. */
-export function presentServices(paths: LabPaths): ServiceDefinition[] {
-  return SERVICES.filter((s) => existsSync(join(paths.root, s.entry)));
+/**
+ * Services whose code is present in this checkout, narrowed to `CLOUDCAFE_SERVICES` (a comma
+ * list) when it is set — to work on one service without starting the others.
+ */
+export function presentServices(paths: LabPaths, only = process.env.CLOUDCAFE_SERVICES): ServiceDefinition[] {
+  const wanted = only ? new Set(only.split(',').map((s) => s.trim())) : undefined;
+  const unknown = [...(wanted ?? [])].filter((name) => !SERVICES.some((s) => s.name === name));
+  if (unknown.length > 0) {
+    throw new Error(
+      `CLOUDCAFE_SERVICES: unknown service ${unknown.join(', ')}; known: ${SERVICES.map((s) => s.name).join(', ')}`,
+    );
+  }
+  return SERVICES.filter((s) => existsSync(join(paths.root, s.entry)) && (!wanted || wanted.has(s.name)));
 }
 
 export interface Link {
