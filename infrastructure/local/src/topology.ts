@@ -139,6 +139,8 @@ export function serviceEnv(
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     // Anything without its own link (CloudWatch metrics) goes straight to the emulator.
     ...localAwsEnv(),
+    // moto serves buckets by path, not by virtual-host subdomains of 127.0.0.1
+    AWS_S3_FORCE_PATH_STYLE: 'on',
     CLOUDCAFE_STATE_DIR: paths.stateDir,
   };
   for (const link of links.filter((l) => l.from === service.name)) {
