@@ -1,24 +1,25 @@
+import {
+  TABLES as CONTRACT_TABLES,
+  PAYMENT_MAX_RECEIVE_COUNT,
+  QUEUES,
+  STREAMS,
+  TABLE_PARTITION_KEYS,
+} from '@cloudcafe/contracts';
+
 /**
  * Names shared with the local lab (infrastructure/local/src/aws-resources.ts) and the services.
  * On AWS the same names are used so experiment files, dashboards and runbooks work on both
  * platforms without translation.
  */
-export const QUEUES = {
-  paymentRequests: 'cloudcafe-payment-requests.fifo',
-  paymentRequestsDlq: 'cloudcafe-payment-requests-dlq.fifo',
-  paymentResults: 'cloudcafe-payment-results.fifo',
-} as const;
+// Resource names are a contract shared with the services and the local lab: defined once.
+export { PAYMENT_MAX_RECEIVE_COUNT, QUEUES, STREAMS };
 
-/** Receives before a payment request moves to the DLQ (and the DLQ alarm fires). */
-export const PAYMENT_MAX_RECEIVE_COUNT = 5;
-
+/** Each table with its partition key, as CDK needs both. */
 export const TABLES = {
-  inventory: { name: 'cloudcafe-inventory', partitionKey: 'sku' },
-  reservations: { name: 'cloudcafe-reservations', partitionKey: 'orderId' },
-  payments: { name: 'cloudcafe-payments', partitionKey: 'orderId' },
+  inventory: { name: CONTRACT_TABLES.inventory, partitionKey: TABLE_PARTITION_KEYS.inventory },
+  reservations: { name: CONTRACT_TABLES.reservations, partitionKey: TABLE_PARTITION_KEYS.reservations },
+  payments: { name: CONTRACT_TABLES.payments, partitionKey: TABLE_PARTITION_KEYS.payments },
 } as const;
-
-export const STREAMS = { orderEvents: 'cloudcafe-order-events' } as const;
 
 /** CloudWatch namespace and dimension names of every custom metric (see the kit's catalogue). */
 export const METRICS_NAMESPACE = 'CloudCafe';

@@ -19,31 +19,23 @@ import {
   SetQueueAttributesCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import {
+  BUCKETS,
+  ORDER_EVENTS_SHARDS,
+  PAYMENT_MAX_RECEIVE_COUNT,
+  QUEUES,
+  STREAMS,
+  TABLE_PARTITION_KEYS,
+  TABLES,
+} from '@cloudcafe/contracts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 /** Region and credentials of the local lab. The emulator accepts any; these are the usual ones. */
 export const LOCAL_AWS_REGION = 'us-east-1';
 export const LOCAL_AWS_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
 
-export const QUEUES = {
-  paymentRequests: 'cloudcafe-payment-requests.fifo',
-  paymentRequestsDlq: 'cloudcafe-payment-requests-dlq.fifo',
-  paymentResults: 'cloudcafe-payment-results.fifo',
-} as const;
-
-export const TABLES = {
-  inventory: 'cloudcafe-inventory',
-  reservations: 'cloudcafe-reservations',
-  payments: 'cloudcafe-payments',
-} as const;
-
-export const STREAMS = {
-  orderEvents: 'cloudcafe-order-events',
-} as const;
-
-export const BUCKETS = {
-  receipts: 'cloudcafe-receipts',
-} as const;
+// The names are a contract between the services, this lab and CDK: defined once, there.
+export { BUCKETS, QUEUES, STREAMS, TABLES };
 
 /** An SQS queue; a name ending in `.fifo` makes a FIFO queue (AWS requires that suffix). */
 export interface QueueResource {
@@ -90,13 +82,25 @@ export const AWS_RESOURCES: readonly AwsResource[] = [
     kind: 'sqs-queue',
     name: QUEUES.paymentRequests,
     visibilityTimeoutSeconds: 30,
-    deadLetter: { queue: QUEUES.paymentRequestsDlq, maxReceiveCount: 5 },
+    deadLetter: { queue: QUEUES.paymentRequestsDlq, maxReceiveCount: PAYMENT_MAX_RECEIVE_COUNT },
   },
   { kind: 'sqs-queue', name: QUEUES.paymentResults, visibilityTimeoutSeconds: 30 },
-  { kind: 'dynamodb-table', name: TABLES.inventory, partitionKey: { name: 'sku', type: 'S' } },
-  { kind: 'dynamodb-table', name: TABLES.reservations, partitionKey: { name: 'orderId', type: 'S' } },
-  { kind: 'dynamodb-table', name: TABLES.payments, partitionKey: { name: 'orderId', type: 'S' } },
-  { kind: 'kinesis-stream', name: STREAMS.orderEvents, shardCount: 2 },
+  {
+    kind: 'dynamodb-table',
+    name: TABLES.inventory,
+    partitionKey: { name: TABLE_PARTITION_KEYS.inventory, type: 'S' },
+  },
+  {
+    kind: 'dynamodb-table',
+    name: TABLES.reservations,
+    partitionKey: { name: TABLE_PARTITION_KEYS.reservations, type: 'S' },
+  },
+  {
+    kind: 'dynamodb-table',
+    name: TABLES.payments,
+    partitionKey: { name: TABLE_PARTITION_KEYS.payments, type: 'S' },
+  },
+  { kind: 'kinesis-stream', name: STREAMS.orderEvents, shardCount: ORDER_EVENTS_SHARDS },
   { kind: 's3-bucket', name: BUCKETS.receipts },
 ];
 

@@ -13,6 +13,9 @@ export const QUEUES = {
   paymentResults: 'cloudcafe-payment-results.fifo',
 } as const;
 
+/** Receives of a payment request before it moves to the DLQ (and the DLQ alarm fires). */
+export const PAYMENT_MAX_RECEIVE_COUNT = 5;
+
 export const TABLES = {
   /** pk `sku`: the catalogue and its stock counters. */
   inventory: 'cloudcafe-inventory',
@@ -21,6 +24,13 @@ export const TABLES = {
   /** pk `orderId`: the payment ledger; a conditional put on it is what prevents double charges. */
   payments: 'cloudcafe-payments',
 } as const;
+
+/** The partition key of each table (all strings). */
+export const TABLE_PARTITION_KEYS = {
+  inventory: 'sku',
+  reservations: 'orderId',
+  payments: 'orderId',
+} as const satisfies Record<keyof typeof TABLES, string>;
 
 export const STREAMS = {
   /** Kinesis: order events, partition key = customerId (per-customer order is kept). */
@@ -31,6 +41,9 @@ export const BUCKETS = {
   /** `receipts/{orderId}.json`, one per charged order. */
   receipts: 'cloudcafe-receipts',
 } as const;
+
+/** Shards of the order-events stream: two, so consumers are tested across shards. */
+export const ORDER_EVENTS_SHARDS = 2;
 
 /** The key of an order's receipt in the receipts bucket. */
 export const receiptKey = (orderId: string): string => `receipts/${orderId}.json`;
