@@ -1,0 +1,121 @@
+import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { PaymentRequested, QUEUES } from '@cloudcafe/contracts';
+import {
+  createAwsClients,
+  createEmfLogger,
+  createLogger,
+  createMetrics,
+  parseWithSchema,
+} from '@cloudcafe/kit';
+import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { loadHandlerConfig } from './config.js';
+import { buildFraudModel } from './fraud.js';
+import { GatewayUnavailableError } from './gateway-client.js';
+import { PaymentLedger } from './ledger.js';
+import { type PaymentDeps, processPayment } from './process-payment.js';
+
+/**
+ * The payment Lambda: SQS FIFO batches of PaymentRequested in, partial batch failures out
+ * (the event source mapping has ReportBatchItemFailures on). A record that fails for a
+ * transient reason — gateway down or slow, DynamoDB/S3/SQS unreachable — is reported failed and
+ * comes back after the visibility timeout; after maxReceiveCount it lands in the DLQ. Final
+ * outcomes (charged, declined) are results, never failures.
+ *
+ * Init runs once per instance, at module load, as on Lambda: config, clients, and the fraud
+ * model build (a SHA-256 chain, see fraud.ts) — the real cost every cold start pays.
+ */
+
+export const FUNCTION_NAME = 'cloudcafe-payment';
+
+const config = loadHandlerConfig();
+const log = createLogger({ service: 'payment', level: config.LOG_LEVEL });
+const model = buildFraudModel(config.FRAUD_MODEL_ROUNDS);
+const metrics = createMetrics({ service: 'payment', platform: config.PLATFORM, processMetrics: false });
+const emf = createEmfLogger({ metrics });
+const aws = createAwsClients({
+  region: config.AWS_REGION,
+  s3ForcePathStyle: config.AWS_S3_FORCE_PATH_STYLE === 'on',
+});
+log.info({ modelDigest: model.digest, rounds: model.rounds, buildMs: Math.round(model.buildMs) }, 'init');
+
+let resultsQueueUrl: string | undefined = config.PAYMENT_RESULTS_QUEUE_URL;
+const deps: PaymentDeps = {
+  ledger: new PaymentLedger(aws.documentClient, config.PAYMENTS_TABLE),
+  s3: aws.s3,
+  sqs: aws.sqs,
+  receiptsBucket: config.RECEIPTS_BUCKET,
+  resultsQueueUrl: async () => {
+    resultsQueueUrl ??= (await aws.sqs.send(new GetQueueUrlCommand({ QueueName: QUEUES.paymentResults })))
+      .QueueUrl;
+    if (!resultsQueueUrl) throw new Error(`no queue URL for ${QUEUES.paymentResults}`);
+    return resultsQueueUrl;
+  },
+  gatewayUrl: config.PAYMENT_GATEWAY_URL,
+  gatewayTimeoutMs: config.GATEWAY_TIMEOUT_MS,
+  model,
+  metrics,
+  log,
+};
+
+let coldStart = true;
+
+/** Leave this much of the invocation's time unused rather than be killed mid-record. */
+const SAFETY_MARGIN_MS = 1000;
+
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  const started = performance.now();
+  const start = coldStart ? 'cold' : 'warm';
+  if (coldStart) metrics.inc('lambda_cold_starts_total', { function: FUNCTION_NAME });
+  coldStart = false;
+  const batchItemFailures: SQSBatchItemFailure[] = [];
+  // FIFO: a failed record must hold back the later records of its message group, or they would
+  // be processed out of order. Other groups carry on.
+  const blockedGroups = new Set<string>();
+  try {
+    for (const record of event.Records) {
+      const group = record.attributes.MessageGroupId ?? record.messageId;
+      const outOfTime = context.getRemainingTimeInMillis() < config.GATEWAY_TIMEOUT_MS + SAFETY_MARGIN_MS;
+      if (blockedGroups.has(group) || outOfTime || !(await processRecord(record))) {
+        blockedGroups.add(group);
+        batchItemFailures.push({ itemIdentifier: record.messageId });
+      }
+    }
+  } finally {
+    metrics.observe(
+      'lambda_invocation_duration_ms',
+      { function: FUNCTION_NAME, start },
+      performance.now() - started,
+    );
+    emf.flush();
+  }
+  return { batchItemFailures };
+}
+
+/** True when the record reached a final outcome (and its result is published). */
+async function processRecord(record: SQSRecord): Promise<boolean> {
+  let request: PaymentRequested;
+  try {
+    request = parseWithSchema(PaymentRequested, JSON.parse(record.body), { part: 'body' });
+  } catch (error) {
+    // Retrying cannot fix a malformed message; failing it sends it to the DLQ, which alarms.
+    log.error({ messageId: record.messageId, error: (error as Error).message }, 'malformed payment request');
+    return false;
+  }
+  const orderLog = log.child({ orderId: request.orderId, messageId: record.messageId });
+  try {
+    const { outcome, duplicate } = await processPayment({ ...deps, log: orderLog }, request);
+    orderLog.info(
+      { outcome, duplicate, receiveCount: record.attributes.ApproximateReceiveCount },
+      `payment ${outcome}`,
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof GatewayUnavailableError)
+      metrics.inc('payments_failed_total', { reason: error.reason });
+    orderLog.warn(
+      { error: (error as Error).message, receiveCount: record.attributes.ApproximateReceiveCount },
+      'payment not completed; the message returns to the queue',
+    );
+    return false;
+  }
+}
