@@ -1,2 +1,3 @@
+export * from './inventory-api.js';
 export * from './messages.js';
 export * from './resources.js';

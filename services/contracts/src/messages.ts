@@ -45,7 +45,7 @@ export const PaymentResult = Type.Object(
   {
     type: Type.Literal('PaymentResult'),
     orderId: Id,
-    outcome: Type.Union(PAYMENT_OUTCOMES.map((o) => Type.Literal(o))),
+    outcome: Type.Enum(PAYMENT_OUTCOMES),
     chargeId: Type.Optional(Type.String()),
     amountCents: Cents,
     reason: Type.Optional(Type.String({ maxLength: 200 })),
@@ -69,7 +69,7 @@ export type OrderEventType = (typeof ORDER_EVENT_TYPES)[number];
  */
 export const OrderEvent = Type.Object(
   {
-    type: Type.Union(ORDER_EVENT_TYPES.map((t) => Type.Literal(t))),
+    type: Type.Enum(ORDER_EVENT_TYPES),
     eventId: Id,
     orderId: Id,
     customerId: Id,
