@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerExperimentCommands } from './commands/experiment.js';
 import { registerLabCommands } from './commands/lab.js';
 
 /**
@@ -11,6 +12,7 @@ const program = new Command('cloudcafe')
   .configureHelp({ sortSubcommands: true });
 
 registerLabCommands(program);
+registerExperimentCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,227 @@
+import type { Command } from 'commander';
+import {
+  DocumentError,
+  experimentFile,
+  gameDayFile,
+  listExperimentFiles,
+  loadExperiment,
+  loadGameDay,
+} from '../experiment/load.js';
+import { durationMs, type Experiment, PLATFORMS, type Platform } from '../experiment/schema.js';
+import { Journal, type JournalEvent, newRunId } from '../journal.js';
+import { passed, type RunSummary, writeReports } from '../report.js';
+import { type ExperimentResult, plan, runExperiment } from '../runner.js';
+import { table } from '../table.js';
+
+/** One readable line per journal event: the live progress view of a run. */
+function progressLine(event: JournalEvent): string | undefined {
+  const time = event.at.slice(11, 19);
+  const who = event.experiment ? `${event.experiment}: ` : '';
+  const ok = (b: unknown) => (b ? '✓' : '✗');
+  switch (event.type) {
+    case 'gameday.started':
+      return `${time} ▶ game day ${event.gameday} (${(event.experiments as string[]).length} experiments)`;
+    case 'gameday.warmup':
+      return `${time}   warming up for ${event.duration}`;
+    case 'experiment.started':
+      return `${time} ▶ ${who}${event.title}`;
+    case 'hypothesis.before':
+    case 'hypothesis.after': {
+      const results = event.results as { name: string; ok: boolean; observed: string }[];
+      const phase = event.type === 'hypothesis.before' ? 'steady state before' : 'steady state after';
+      return `${time}   ${who}${phase}: ${results.map((r) => `${ok(r.ok)} ${r.name} (${r.observed})`).join(', ')}`;
+    }
+    case 'fault.injecting':
+      return `${time}   ${who}injecting "${event.fault}" for ${event.duration}`;
+    case 'fault.injected': {
+      const effect = event.effect as { verified: boolean; detail: string };
+      return `${time}   ${who}${ok(effect.verified)} effect of "${event.fault}": ${effect.detail}`;
+    }
+    case 'fault.reverted': {
+      const effect = event.effect as { verified: boolean; detail: string };
+      return `${time}   ${who}${ok(effect.verified)} reverted "${event.fault}": ${effect.detail}`;
+    }
+    case 'probe': {
+      const r = event.result as { name: string; ok: boolean; observed: string };
+      return `${time}   ${who}${ok(r.ok)} probe ${r.name}: ${r.observed}`;
+    }
+    case 'abort':
+      return `${time}   ${who}ABORT: ${event.condition} (rollback started ${event.reactionMs} ms after the breach was seen)`;
+    case 'rollback.started':
+      return `${time}   ${who}rolling back ${event.faults} fault(s)`;
+    case 'experiment.finished':
+      return `${time} ■ ${who}${String(event.verdict).toUpperCase()}${
+        (event.reasons as string[]).length > 0 ? ` — ${(event.reasons as string[]).join('; ')}` : ''
+      }`;
+    default:
+      return undefined;
+  }
+}
+
+/** Ctrl-C and SIGTERM abort the run; its rollbacks still run before the process exits. */
+function interruptible(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    process.stderr.write(`\n${sig}: stopping — rolling back every fault first\n`);
+    controller.abort(sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+function parsePlatform(value: string): Platform {
+  if (!(PLATFORMS as readonly string[]).includes(value)) {
+    throw new Error(`--platform must be one of ${PLATFORMS.join(', ')}`);
+  }
+  return value as Platform;
+}
+
+function checkPlatform(experiment: Experiment, platform: Platform): void {
+  if (!experiment.platforms.includes(platform)) {
+    throw new Error(
+      `${experiment.id} does not run on ${platform} (it lists ${experiment.platforms.join(', ')})`,
+    );
+  }
+}
+
+/** Runs experiments in order with a gap, writes the reports, prints the path and verdict. */
+export async function runAndReport(options: {
+  name: string;
+  experiments: readonly Experiment[];
+  platform: Platform;
+  warmupMs?: number;
+  gapMs?: number;
+  gameday?: string;
+}): Promise<{ dir: string; ok: boolean }> {
+  const runId = newRunId(options.name);
+  const journal = new Journal(runId, { name: options.name, platform: options.platform });
+  journal.onEvent((event) => {
+    const line = progressLine(event);
+    if (line) process.stdout.write(`${line}\n`);
+  });
+  const { signal, dispose } = interruptible();
+  const startedAt = new Date().toISOString();
+  const results: ExperimentResult[] = [];
+  try {
+    if (options.gameday) {
+      journal.record('gameday.started', {
+        gameday: options.gameday,
+        experiments: options.experiments.map((e) => e.id),
+      });
+    }
+    if (options.warmupMs) {
+      journal.record('gameday.warmup', { duration: `${options.warmupMs / 1000}s` });
+      await new Promise((r) => setTimeout(r, options.warmupMs));
+    }
+    for (const [i, experiment] of options.experiments.entries()) {
+      if (signal.aborted) break;
+      if (i > 0 && options.gapMs) await new Promise((r) => setTimeout(r, options.gapMs));
+      results.push(await runExperiment(experiment, { platform: options.platform, journal, signal }));
+    }
+  } finally {
+    dispose();
+  }
+  const summary: RunSummary = {
+    runId,
+    name: options.name,
+    platform: options.platform,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    results,
+  };
+  const dir = writeReports(journal, summary);
+  const ok = passed(summary) && !signal.aborted && results.length === options.experiments.length;
+  process.stdout.write(`\nreport:  ${dir}/summary.md\nverdict: ${ok ? 'PASSED' : 'FAILED'}\n`);
+  return { dir, ok };
+}
+
+export function registerExperimentCommands(program: Command): void {
+  const experiment = program.command('experiment').description('chaos experiments: validate, list, run');
+
+  experiment
+    .command('validate')
+    .description('check experiment files against the schema; every problem with its path and line')
+    .argument('[files...]', 'experiment files (default: every file in chaos/experiments)')
+    .action((files: string[]) => {
+      const targets = files.length > 0 ? files : listExperimentFiles();
+      let bad = 0;
+      for (const file of targets) {
+        try {
+          const e = loadExperiment(file);
+          process.stdout.write(`✓ ${e.id} (${file})\n`);
+        } catch (error) {
+          bad++;
+          process.stdout.write(
+            `✗ ${error instanceof DocumentError ? error.message : `${file}: ${(error as Error).message}`}\n`,
+          );
+        }
+      }
+      if (bad > 0) process.exitCode = 1;
+    });
+
+  experiment
+    .command('list')
+    .description('id, title, faults and platforms of every experiment')
+    .action(() => {
+      const rows = listExperimentFiles().map((file) => {
+        const e = loadExperiment(file);
+        const faults = e.method.flatMap((s) => (s.type === 'fault' ? [s.fault.type] : []));
+        return [e.id, e.title, [...new Set(faults)].join(', '), e.platforms.join(', ')];
+      });
+      process.stdout.write(`${table(['id', 'title', 'faults', 'platforms'], rows)}\n`);
+    });
+
+  experiment
+    .command('run')
+    .description('run one experiment against the lab and write reports/<run-id>/')
+    .argument('<file>', 'an experiment file or id')
+    .option('--platform <platform>', 'local | kubernetes | aws', 'local')
+    .option('--dry-run', 'print the plan; touch nothing')
+    .action(async (file: string, opts: { platform: string; dryRun?: boolean }) => {
+      const platform = parsePlatform(opts.platform);
+      const e = loadExperiment(experimentFile(file));
+      checkPlatform(e, platform);
+      if (opts.dryRun) {
+        process.stdout.write(`${plan(e, platform).join('\n')}\n`);
+        return;
+      }
+      const { ok } = await runAndReport({ name: e.id, experiments: [e], platform });
+      if (!ok) process.exitCode = 1;
+    });
+
+  program
+    .command('gameday')
+    .description('run a game day: an ordered list of experiments with warm-up and gaps')
+    .argument('[name]', 'a game day in chaos/gamedays (or a file)', 'default')
+    .option('--platform <platform>', 'local | kubernetes | aws', 'local')
+    .option('--dry-run', 'print the plan; touch nothing')
+    .action(async (name: string, opts: { platform: string; dryRun?: boolean }) => {
+      const platform = parsePlatform(opts.platform);
+      const { gameday, experiments } = loadGameDay(gameDayFile(name));
+      for (const e of experiments) checkPlatform(e, platform);
+      if (opts.dryRun) {
+        process.stdout.write(
+          `${gameday.title}: warm-up ${gameday.warmup}, ${gameday.gap} between experiments\n${experiments
+            .map((e) => plan(e, platform).join('\n'))
+            .join('\n')}\n`,
+        );
+        return;
+      }
+      const { ok } = await runAndReport({
+        name: `gameday-${gameday.id}`,
+        gameday: gameday.id,
+        experiments,
+        platform,
+        warmupMs: durationMs(gameday.warmup),
+        gapMs: durationMs(gameday.gap),
+      });
+      if (!ok) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,188 @@
+import Type, { type Static } from 'typebox';
+
+/**
+ * The experiment document: one schema, validated before anything runs, published as JSON
+ * Schema for editors (chaos/experiment.schema.json). Faults, probes and tolerances are
+ * discriminated unions on `type`, so a document is either fully understood or rejected with
+ * the path of what is wrong.
+ */
+
+/** A duration: `500ms`, `30s`, `2m`. Every fault and wait is bounded; nothing runs unbounded. */
+export const Duration = Type.String({
+  pattern: '^[0-9]+(ms|s|m)$',
+  description: 'a duration such as 500ms, 30s or 2m',
+});
+
+const Name = Type.String({ minLength: 1, maxLength: 120 });
+const Id = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{1,62}$', description: 'kebab-case id' });
+
+export const PLATFORMS = ['local', 'kubernetes', 'aws'] as const;
+export const Platform = Type.Enum(PLATFORMS);
+export type Platform = Static<typeof Platform>;
+
+// ── tolerances ─────────────────────────────────────────────────────────────────────────────
+
+export const Tolerance = Type.Union([
+  Type.Object(
+    { type: Type.Literal('status'), equals: Type.Integer({ minimum: 100, maximum: 599 }) },
+    { additionalProperties: false, description: 'the HTTP status must be exactly this' },
+  ),
+  Type.Object(
+    {
+      type: Type.Literal('status-range'),
+      min: Type.Integer({ minimum: 100, maximum: 599 }),
+      max: Type.Integer({ minimum: 100, maximum: 599 }),
+    },
+    { additionalProperties: false, description: 'the HTTP status must be within [min, max]' },
+  ),
+  Type.Object(
+    { type: Type.Literal('latency'), maxMs: Type.Integer({ minimum: 1, maximum: 600_000 }) },
+    { additionalProperties: false, description: 'the call must answer within maxMs' },
+  ),
+  Type.Object(
+    {
+      type: Type.Literal('error-rate'),
+      max: Type.Number({ minimum: 0, maximum: 1 }),
+      window: Duration,
+    },
+    {
+      additionalProperties: false,
+      description: 'the share of failed calls over the window stays at or below max',
+    },
+  ),
+]);
+export type Tolerance = Static<typeof Tolerance>;
+
+// ── probes ─────────────────────────────────────────────────────────────────────────────────
+
+export const HttpProbe = Type.Object(
+  {
+    type: Type.Literal('http'),
+    name: Name,
+    method: Type.Optional(Type.Union([Type.Literal('GET'), Type.Literal('POST')])),
+    /** A path on the lab's gateway, e.g. `/api/orders/health`. */
+    path: Type.String({ pattern: '^/api/[a-z-]+(/.*)?$' }),
+    body: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    admin: Type.Optional(Type.Boolean({ description: 'send the admin token' })),
+    timeout: Type.Optional(Duration),
+    tolerance: Tolerance,
+  },
+  { additionalProperties: false },
+);
+export type HttpProbe = Static<typeof HttpProbe>;
+
+export const Probe = Type.Union([HttpProbe]);
+export type Probe = Static<typeof Probe>;
+
+// ── faults ─────────────────────────────────────────────────────────────────────────────────
+
+const LinkName = Type.String({
+  pattern: '^[a-z-]+-to-[a-z-]+$',
+  description: 'a lab link, e.g. order-to-inventory',
+});
+const ProcessName = Type.String({
+  pattern: '^[a-z][a-z-]*$',
+  description: 'a supervised process, e.g. order',
+});
+
+export const Fault = Type.Union([
+  Type.Object(
+    {
+      type: Type.Literal('latency'),
+      link: LinkName,
+      latencyMs: Type.Integer({ minimum: 1, maximum: 30_000 }),
+      jitterMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
+    },
+    { additionalProperties: false, description: 'slow every answer across a link' },
+  ),
+  Type.Object(
+    { type: Type.Literal('partition'), link: LinkName },
+    { additionalProperties: false, description: 'cut a link: connections refused' },
+  ),
+  Type.Object(
+    { type: Type.Literal('kill'), process: ProcessName },
+    { additionalProperties: false, description: 'SIGKILL a process; the platform restarts it' },
+  ),
+  Type.Object(
+    { type: Type.Literal('pause'), process: ProcessName },
+    { additionalProperties: false, description: 'freeze a process (SIGSTOP) until the fault ends' },
+  ),
+]);
+export type Fault = Static<typeof Fault>;
+export type FaultType = Fault['type'];
+
+// ── method, abort, document ────────────────────────────────────────────────────────────────
+
+export const Step = Type.Union([
+  Type.Object(
+    {
+      type: Type.Literal('fault'),
+      name: Name,
+      fault: Fault,
+      /** How long the fault holds before it is reverted (it runs while the next steps do). */
+      duration: Duration,
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object({ type: Type.Literal('probe'), probe: Probe }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('wait'), duration: Duration }, { additionalProperties: false }),
+]);
+export type Step = Static<typeof Step>;
+
+export const AbortCondition = Type.Object(
+  {
+    name: Name,
+    probe: Probe,
+    /** The probe must fail this long without a break before the experiment aborts. */
+    for: Duration,
+  },
+  { additionalProperties: false },
+);
+export type AbortCondition = Static<typeof AbortCondition>;
+
+export const Experiment = Type.Object(
+  {
+    id: Id,
+    title: Name,
+    description: Type.String({ minLength: 1 }),
+    tags: Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true }),
+    platforms: Type.Array(Platform, { minItems: 1, uniqueItems: true }),
+    /** What a participant should watch while it runs. */
+    watch: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    /** How the system is put back if the automatic rollback is not enough. */
+    restore: Type.Optional(Type.String({ minLength: 1 })),
+    steadyState: Type.Object({ probes: Type.Array(Probe, { minItems: 1 }) }, { additionalProperties: false }),
+    method: Type.Array(Step, { minItems: 1 }),
+    abort: Type.Optional(Type.Array(AbortCondition)),
+    /** After the rollback: how long steady state may take to return before the experiment fails. */
+    recovery: Type.Object({ within: Duration }, { additionalProperties: false }),
+  },
+  { additionalProperties: false },
+);
+export type Experiment = Static<typeof Experiment>;
+
+export const GameDay = Type.Object(
+  {
+    id: Id,
+    title: Name,
+    description: Type.String({ minLength: 1 }),
+    /** A quiet period before the first experiment, so the lab is warm. */
+    warmup: Duration,
+    /** Between experiments, so one's aftermath does not colour the next. */
+    gap: Duration,
+    experiments: Type.Array(Id, { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+export type GameDay = Static<typeof GameDay>;
+
+/** `30s` → 30000. The schema guarantees the format. */
+export function durationMs(duration: string): number {
+  const match = /^([0-9]+)(ms|s|m)$/.exec(duration);
+  if (!match?.[1]) throw new Error(`not a duration: ${duration}`);
+  const n = Number(match[1]);
+  return match[2] === 'ms' ? n : match[2] === 's' ? n * 1000 : n * 60_000;
+}
+
+/** Faults may hold at most this long: a chaos lab never leaves a fault on by accident. */
+export const MAX_FAULT_MS = 15 * 60_000;

@@ -1,0 +1,108 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Journal } from './journal.js';
+import type { ExperimentResult } from './runner.js';
+
+/**
+ * Writes what a run found, for people (summary.md) and for CI (junit.xml: one case per
+ * hypothesis, fault effect and recovery). Everything comes from the results and the journal.
+ */
+
+export interface RunSummary {
+  readonly runId: string;
+  readonly name: string;
+  readonly platform: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly results: readonly ExperimentResult[];
+}
+
+export const passed = (summary: RunSummary): boolean => summary.results.every((r) => r.verdict === 'passed');
+
+const ms = (n: number | undefined) =>
+  n === undefined ? '—' : n < 1000 ? `${n} ms` : `${(n / 1000).toFixed(1)} s`;
+const esc = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+export function summaryMarkdown(summary: RunSummary): string {
+  const lines = [
+    `# ${summary.name} — ${passed(summary) ? 'PASSED' : 'FAILED'}`,
+    '',
+    `Run \`${summary.runId}\` on ${summary.platform}, ${summary.startedAt} → ${summary.finishedAt}.`,
+    '',
+    '| experiment | verdict | faults verified | abort reaction | recovery |',
+    '|---|---|---|---|---|',
+    ...summary.results.map(
+      (r) =>
+        `| ${r.id} | ${r.verdict} | ${r.faults.filter((f) => f.effect?.verified).length}/${r.faults.length} | ${
+          r.abort ? ms(r.abort.reactionMs) : '—'
+        } | ${ms(r.recoveryMs)} |`,
+    ),
+  ];
+  for (const r of summary.results) {
+    lines.push('', `## ${r.id}: ${r.title}`, '', `Verdict: **${r.verdict}**.`);
+    if (r.reasons.length > 0) lines.push('', ...r.reasons.map((reason) => `- ${reason}`));
+    lines.push('', '| phase | probe | ok | observed |', '|---|---|---|---|');
+    for (const [phase, results] of [
+      ['before', r.before],
+      ['during', r.during],
+      ['after', r.after],
+    ] as const) {
+      for (const p of results)
+        lines.push(`| ${phase} | ${p.name} | ${p.ok ? 'yes' : 'no'} | ${p.observed} |`);
+    }
+    if (r.faults.length > 0) {
+      lines.push('', '| fault | target | effect | revert |', '|---|---|---|---|');
+      for (const f of r.faults) {
+        lines.push(
+          `| ${f.name} (${f.type}) | ${f.target} | ${f.effect?.verified ? '✓' : '✗'} ${f.effect?.detail ?? ''} | ${
+            f.revert?.verified ? '✓' : '✗'
+          } ${f.revert?.detail ?? 'not reverted'} |`,
+        );
+      }
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function junitXml(summary: RunSummary): string {
+  const cases: string[] = [];
+  let failures = 0;
+  const testcase = (suite: string, name: string, ok: boolean, message: string) => {
+    if (!ok) failures++;
+    cases.push(
+      `    <testcase classname="${esc(suite)}" name="${esc(name)}">${
+        ok ? '' : `<failure message="${esc(message)}"/>`
+      }</testcase>`,
+    );
+  };
+  for (const r of summary.results) {
+    for (const p of r.before) testcase(r.id, `hypothesis before: ${p.name}`, p.ok, p.observed);
+    for (const f of r.faults)
+      testcase(r.id, `fault effect: ${f.name}`, f.effect?.verified === true, f.effect?.detail ?? '');
+    for (const f of r.faults)
+      testcase(r.id, `fault reverted: ${f.name}`, f.revert?.verified === true, f.revert?.detail ?? '');
+    for (const p of r.during) testcase(r.id, `probe during: ${p.name}`, p.ok, p.observed);
+    testcase(r.id, 'no abort', r.abort === undefined, r.abort?.condition ?? '');
+    testcase(r.id, 'steady state recovered', r.recoveryMs !== undefined, r.reasons.join('; '));
+    for (const p of r.after) testcase(r.id, `hypothesis after: ${p.name}`, p.ok, p.observed);
+  }
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="${esc(summary.name)}" tests="${cases.length}" failures="${failures}">`,
+    `  <testsuite name="${esc(summary.runId)}" tests="${cases.length}" failures="${failures}">`,
+    ...cases,
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n');
+}
+
+/** Writes summary.md and junit.xml beside the journal; returns the report folder. */
+export function writeReports(journal: Journal, summary: RunSummary): string {
+  journal.flush();
+  writeFileSync(join(journal.dir, 'summary.md'), summaryMarkdown(summary));
+  writeFileSync(join(journal.dir, 'junit.xml'), junitXml(summary));
+  writeFileSync(join(journal.dir, 'results.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  return journal.dir;
+}

@@ -1,0 +1,320 @@
+import { driverFor } from './drivers/index.js';
+import type { ActiveFault, Effect } from './drivers/types.js';
+import { durationMs, type Experiment, type Platform, type Probe } from './experiment/schema.js';
+import type { Journal } from './journal.js';
+import { type ProbeResult, runProbe, runProbeOnce } from './probes.js';
+
+/**
+ * The experiment lifecycle: steady-state hypothesis before → method (faults and probes, with
+ * abort conditions checked every second) → rollbacks, always → recovery wait → hypothesis
+ * after. Whatever happens — an abort, an error, Ctrl-C through `signal` — every injected fault
+ * is reverted, and the journal holds both the injection and the revert.
+ */
+
+export type Verdict = 'passed' | 'failed' | 'aborted' | 'error';
+
+export interface FaultRecord {
+  readonly name: string;
+  readonly type: string;
+  readonly target: string;
+  readonly injectedAt: string;
+  readonly revertedAt: string | undefined;
+  readonly effect: Effect | undefined;
+  readonly revert: Effect | undefined;
+}
+
+export interface ExperimentResult {
+  readonly id: string;
+  readonly title: string;
+  readonly verdict: Verdict;
+  /** Why it did not pass, in one sentence per reason. */
+  readonly reasons: readonly string[];
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly before: readonly ProbeResult[];
+  readonly during: readonly ProbeResult[];
+  readonly after: readonly ProbeResult[];
+  readonly faults: readonly FaultRecord[];
+  readonly abort:
+    | { readonly condition: string; readonly seenAt: string; readonly reactionMs: number }
+    | undefined;
+  /** From the rollback until every steady-state probe passed again; undefined if it never did. */
+  readonly recoveryMs: number | undefined;
+}
+
+export interface RunOptions {
+  readonly platform: Platform;
+  readonly journal: Journal;
+  /** Aborted by Ctrl-C / SIGTERM: the run stops and rolls back. */
+  readonly signal: AbortSignal;
+  readonly dryRun?: boolean;
+}
+
+class Aborted extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+const targetOf = (f: ActiveFault['fault']) => ('link' in f ? f.link : f.process);
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new Aborted(String(signal.reason)));
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new Aborted(String(signal.reason)));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+async function hypothesis(probes: readonly Probe[]): Promise<ProbeResult[]> {
+  const results: ProbeResult[] = [];
+  for (const probe of probes) results.push(await runProbe(probe));
+  return results;
+}
+
+/** What the run would do, without touching anything. */
+export function plan(experiment: Experiment, platform: Platform): string[] {
+  const lines = [`${experiment.id} on ${platform}: ${experiment.title}`];
+  lines.push(`  1. hypothesis before: ${experiment.steadyState.probes.map((p) => p.name).join('; ')}`);
+  experiment.method.forEach((step, i) => {
+    const n = `  2.${i + 1}`;
+    if (step.type === 'fault')
+      lines.push(
+        `${n} inject ${step.fault.type} on ${targetOf(step.fault)} for ${step.duration}, verify its effect`,
+      );
+    if (step.type === 'probe') lines.push(`${n} probe ${step.probe.name}`);
+    if (step.type === 'wait') lines.push(`${n} wait ${step.duration}`);
+  });
+  for (const a of experiment.abort ?? [])
+    lines.push(`     abort if "${a.name}" fails for ${a.for} (checked every second)`);
+  lines.push('  3. roll back every fault (always)');
+  lines.push(`  4. wait for steady state, at most ${experiment.recovery.within}`);
+  lines.push('  5. hypothesis after');
+  return lines;
+}
+
+export async function runExperiment(experiment: Experiment, options: RunOptions): Promise<ExperimentResult> {
+  const { journal } = options;
+  const driver = driverFor(options.platform);
+  const startedAt = new Date().toISOString();
+  const reasons: string[] = [];
+  const during: ProbeResult[] = [];
+  const faults = new Map<
+    ActiveFault,
+    { name: string; injectedAt: string; effect?: Effect; revertedAt?: string; revert?: Effect }
+  >();
+  const log = (type: string, detail: Record<string, unknown> = {}) =>
+    journal.record(type, { experiment: experiment.id, ...detail });
+  let abort: ExperimentResult['abort'];
+  let recoveryMs: number | undefined;
+  let after: ProbeResult[] = [];
+  let verdict: Verdict = 'passed';
+
+  log('experiment.started', { title: experiment.title, platform: options.platform });
+  const before = await hypothesis(experiment.steadyState.probes);
+  log('hypothesis.before', { results: before });
+  if (before.some((r) => !r.ok)) {
+    reasons.push(
+      `steady state not met before: ${before
+        .filter((r) => !r.ok)
+        .map((r) => `${r.name} (${r.observed})`)
+        .join(', ')}`,
+    );
+    log('experiment.finished', { verdict: 'failed', reasons });
+    return {
+      id: experiment.id,
+      title: experiment.title,
+      verdict: 'failed',
+      reasons,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      before,
+      during,
+      after,
+      faults: [],
+      abort,
+      recoveryMs,
+    };
+  }
+
+  // The method runs under its own signal: Ctrl-C or an abort condition ends it.
+  const method = new AbortController();
+  const onOuterAbort = () => method.abort(`interrupted: ${String(options.signal.reason)}`);
+  options.signal.addEventListener('abort', onOuterAbort, { once: true });
+  const abortSeen: { at?: number; condition?: string } = {};
+  const monitor = startAbortMonitor(experiment, method, abortSeen, (r) => log('abort.check', { result: r }));
+  const timers: NodeJS.Timeout[] = [];
+  let rollbackStartedAt: number | undefined;
+
+  const revertOne = async (active: ActiveFault) => {
+    const record = faults.get(active);
+    if (!record || record.revertedAt) return;
+    record.revertedAt = new Date().toISOString();
+    record.revert = await active
+      .revert()
+      .catch((e: Error) => ({ verified: false, detail: `revert failed: ${e.message}` }));
+    log('fault.reverted', { fault: record.name, effect: record.revert });
+  };
+
+  try {
+    let faultIndex = 0;
+    for (const step of experiment.method) {
+      if (method.signal.aborted) throw new Aborted(String(method.signal.reason));
+      if (step.type === 'wait') await sleep(durationMs(step.duration), method.signal);
+      if (step.type === 'probe') {
+        const result = await runProbe(step.probe);
+        during.push(result);
+        log('probe', { result });
+        if (!result.ok) reasons.push(`deviation during the method: ${result.name} (${result.observed})`);
+      }
+      if (step.type === 'fault') {
+        const tag = `cloudcafe-${journal.runId}-${faultIndex++}`;
+        // journalled before it acts, so a run that dies here still says what to undo
+        log('fault.injecting', { fault: step.name, spec: step.fault, tag, duration: step.duration });
+        const active = await driver.inject(step.fault, tag);
+        const record: {
+          name: string;
+          injectedAt: string;
+          effect?: Effect;
+          revertedAt?: string;
+          revert?: Effect;
+        } = {
+          name: step.name,
+          injectedAt: new Date().toISOString(),
+        };
+        faults.set(active, record);
+        record.effect = await active.verify();
+        log('fault.injected', { fault: step.name, revertPlan: active.revertPlan, effect: record.effect });
+        if (!record.effect.verified)
+          reasons.push(`fault "${step.name}" had no visible effect: ${record.effect.detail}`);
+        timers.push(setTimeout(() => void revertOne(active), durationMs(step.duration)));
+      }
+    }
+    // hold until the longest fault has run its course
+    const ends = [...faults.values()].map((r) => {
+      const step = experiment.method.find((s) => s.type === 'fault' && s.name === r.name);
+      return Date.parse(r.injectedAt) + (step?.type === 'fault' ? durationMs(step.duration) : 0) - Date.now();
+    });
+    await sleep(Math.max(0, ...ends), method.signal);
+  } catch (error) {
+    if (error instanceof Aborted) {
+      verdict = 'aborted';
+      reasons.push(error.reason);
+    } else {
+      verdict = 'error';
+      reasons.push(`error: ${(error as Error).message}`);
+      log('experiment.error', { error: (error as Error).message });
+    }
+  } finally {
+    rollbackStartedAt = Date.now();
+    monitor.stop();
+    for (const t of timers) clearTimeout(t);
+    options.signal.removeEventListener('abort', onOuterAbort);
+    log('rollback.started', { faults: faults.size });
+    for (const active of faults.keys()) await revertOne(active);
+    log('rollback.finished');
+  }
+
+  if (abortSeen.at !== undefined && abortSeen.condition) {
+    abort = {
+      condition: abortSeen.condition,
+      seenAt: new Date(abortSeen.at).toISOString(),
+      reactionMs: Math.max(0, rollbackStartedAt - abortSeen.at),
+    };
+    log('abort', abort);
+  }
+
+  if (!options.signal.aborted) {
+    // Recovery: how long until every steady-state probe passes again, bounded.
+    const deadline = rollbackStartedAt + durationMs(experiment.recovery.within);
+    while (Date.now() < deadline) {
+      after = await hypothesis(experiment.steadyState.probes);
+      if (after.every((r) => r.ok)) {
+        recoveryMs = Date.now() - rollbackStartedAt;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    log('hypothesis.after', { results: after, recoveryMs });
+    if (recoveryMs === undefined) {
+      reasons.push(`steady state did not return within ${experiment.recovery.within}`);
+    }
+  }
+
+  for (const r of faults.values()) {
+    if (r.revert && !r.revert.verified)
+      reasons.push(`fault "${r.name}" was not cleanly reverted: ${r.revert.detail}`);
+  }
+  if (verdict === 'passed' && reasons.length > 0) verdict = 'failed';
+  const result: ExperimentResult = {
+    id: experiment.id,
+    title: experiment.title,
+    verdict,
+    reasons,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    before,
+    during,
+    after,
+    faults: [...faults.entries()].map(([active, r]) => ({
+      name: r.name,
+      type: active.fault.type,
+      target: targetOf(active.fault),
+      injectedAt: r.injectedAt,
+      revertedAt: r.revertedAt,
+      effect: r.effect,
+      revert: r.revert,
+    })),
+    abort,
+    recoveryMs,
+  };
+  log('experiment.finished', { verdict, reasons });
+  return result;
+}
+
+/**
+ * Checks every abort condition once a second. A condition that fails continuously for its
+ * `for` duration aborts the method at once; `seen` records when, for the reaction-time figure.
+ */
+function startAbortMonitor(
+  experiment: Experiment,
+  method: AbortController,
+  seen: { at?: number; condition?: string },
+  onCheck: (result: ProbeResult) => void,
+): { stop(): void } {
+  const conditions = experiment.abort ?? [];
+  const failingSince = new Map<string, number>();
+  let stopped = false;
+  const tick = async () => {
+    for (const condition of conditions) {
+      if (stopped || method.signal.aborted) return;
+      const result = await runProbeOnce(condition.probe);
+      onCheck(result);
+      if (result.ok) {
+        failingSince.delete(condition.name);
+        continue;
+      }
+      const since = failingSince.get(condition.name) ?? Date.now();
+      failingSince.set(condition.name, since);
+      if (Date.now() - since >= durationMs(condition.for) && !method.signal.aborted) {
+        seen.at = Date.now();
+        seen.condition = condition.name;
+        method.abort(`aborted: "${condition.name}" failed for ${condition.for} (${result.observed})`);
+      }
+    }
+  };
+  const interval = conditions.length > 0 ? setInterval(() => void tick(), 1000) : undefined;
+  return {
+    stop() {
+      stopped = true;
+      if (interval) clearInterval(interval);
+    },
+  };
+}
