@@ -1,0 +1,445 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { InventoryItem, Reservation, ReservationItemRequest } from '@cloudcafe/contracts';
+import { TABLES } from '@cloudcafe/contracts';
+import { CafeError, type ServiceApp } from '@cloudcafe/kit';
+import type { SeedItem } from './catalogue.js';
+import { callDependency } from './dependency.js';
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** A reservation as stored: the API view plus the expiry as a number, so a scan can compare it. */
+interface StoredReservation {
+  orderId: string;
+  status: Reservation['status'];
+  items: { sku: string; quantity: number; unitPriceCents: number }[];
+  createdAt: string;
+  expiresAtMs?: number;
+  reason?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+// A cancelled transaction that lost only to a concurrent one is retried; it says nothing about stock.
+const MAX_TRANSACTION_ATTEMPTS = 6;
+
+/**
+ * Stock and reservations in DynamoDB. Every change of stock is a conditional write inside a
+ * transaction with the reservation it belongs to, so `available` can never go below zero and
+ * a reservation's stock moves exactly once whatever the concurrency or the retries.
+ */
+export class InventoryStore {
+  constructor(
+    private readonly app: ServiceApp,
+    private readonly holdSeconds: number,
+  ) {}
+
+  private get db() {
+    return this.app.aws.documentClient;
+  }
+
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    return callDependency(this.app, 'dynamodb', fn);
+  }
+
+  /** Writes the catalogue items that do not exist yet; existing stock is never reset. */
+  async seed(items: readonly SeedItem[]): Promise<number> {
+    let created = 0;
+    for (const item of items) {
+      try {
+        await this.db.send(
+          new PutCommand({
+            TableName: TABLES.inventory,
+            Item: {
+              sku: item.sku,
+              name: item.name,
+              category: item.category,
+              price: item.price,
+              available: item.stock,
+              reserved: 0,
+              sold: 0,
+            },
+            ConditionExpression: 'attribute_not_exists(sku)',
+          }),
+        );
+        created++;
+      } catch (err) {
+        if (!(err instanceof Error && err.name === 'ConditionalCheckFailedException')) throw err;
+      }
+    }
+    return created;
+  }
+
+  async get(sku: string): Promise<InventoryItem | undefined> {
+    const { Item } = await this.call(() =>
+      this.db.send(new GetCommand({ TableName: TABLES.inventory, Key: { sku } })),
+    );
+    return Item ? toItem(Item) : undefined;
+  }
+
+  async list(limit: number, cursor?: string): Promise<Page<InventoryItem>> {
+    const startKey = cursor === undefined ? undefined : decodeCursor(cursor);
+    const out = await this.call(() =>
+      this.db.send(
+        new ScanCommand({
+          TableName: TABLES.inventory,
+          Limit: limit,
+          ...(startKey && { ExclusiveStartKey: startKey }),
+        }),
+      ),
+    );
+    const items = (out.Items ?? []).map(toItem).sort((a, b) => a.sku.localeCompare(b.sku));
+    return {
+      items,
+      ...(out.LastEvaluatedKey && { nextCursor: encodeCursor(out.LastEvaluatedKey) }),
+    };
+  }
+
+  /** Creates the SKU with no stock, or renames / reprices it; stock is only moved by restock. */
+  async upsert(sku: string, name: string, category: string, price: number): Promise<InventoryItem> {
+    const { Attributes } = await this.call(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: TABLES.inventory,
+          Key: { sku },
+          UpdateExpression:
+            'SET #n = :n, category = :c, price = :p, available = if_not_exists(available, :z), reserved = if_not_exists(reserved, :z), sold = if_not_exists(sold, :z)',
+          ExpressionAttributeNames: { '#n': 'name' },
+          ExpressionAttributeValues: { ':n': name, ':c': category, ':p': price, ':z': 0 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    return toItem(Attributes ?? {});
+  }
+
+  async restock(sku: string, quantity: number): Promise<InventoryItem> {
+    try {
+      const { Attributes } = await this.call(() =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: TABLES.inventory,
+            Key: { sku },
+            UpdateExpression: 'SET available = available + :q',
+            ConditionExpression: 'attribute_exists(sku)',
+            ExpressionAttributeValues: { ':q': quantity },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      return toItem(Attributes ?? {});
+    } catch (err) {
+      if (err instanceof Error && err.name === 'ConditionalCheckFailedException') {
+        throw new CafeError('CAFE_ERR_NOT_FOUND', `no sku ${sku}`);
+      }
+      throw err;
+    }
+  }
+
+  async reservation(orderId: string): Promise<StoredReservation | undefined> {
+    const { Item } = await this.call(() =>
+      this.db.send(
+        new GetCommand({ TableName: TABLES.reservations, Key: { orderId }, ConsistentRead: true }),
+      ),
+    );
+    return Item as StoredReservation | undefined;
+  }
+
+  /**
+   * Reserves every item or none. Idempotent by order: the same order and items answer the
+   * existing reservation (`created: false`); other items for the same order are a conflict.
+   */
+  async reserve(
+    orderId: string,
+    requested: readonly ReservationItemRequest[],
+  ): Promise<{ reservation: StoredReservation; created: boolean }> {
+    const wanted = mergeLines(requested);
+    const existing = await this.reservation(orderId);
+    if (existing) return { reservation: sameOrConflict(existing, wanted), created: false };
+
+    const prices = await this.prices(wanted.map((l) => l.sku));
+    const now = Date.now();
+    const reservation: StoredReservation = {
+      orderId,
+      status: 'held',
+      items: wanted.map((l) => ({ ...l, unitPriceCents: prices.get(l.sku) ?? 0 })),
+      createdAt: new Date(now).toISOString(),
+      expiresAtMs: now + this.holdSeconds * 1000,
+    };
+    const transactItems: TransactItem[] = [
+      ...wanted.map(
+        (line): TransactItem => ({
+          Update: {
+            TableName: TABLES.inventory,
+            Key: { sku: line.sku },
+            UpdateExpression: 'SET available = available - :q, reserved = reserved + :q',
+            ConditionExpression: 'attribute_exists(sku) AND available >= :q',
+            ExpressionAttributeValues: { ':q': line.quantity },
+          },
+        }),
+      ),
+      {
+        Put: {
+          TableName: TABLES.reservations,
+          Item: reservation,
+          ConditionExpression: 'attribute_not_exists(orderId)',
+        },
+      },
+    ];
+
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.call(() => this.db.send(new TransactWriteCommand({ TransactItems: transactItems })));
+        this.app.metrics.inc('inventory_reservations_total', { outcome: 'reserved' });
+        return { reservation, created: true };
+      } catch (err) {
+        if (!(err instanceof TransactionCanceledException)) throw err;
+        const reasons = (err.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+        const failed = reasons.indexOf('ConditionalCheckFailed');
+        if (failed === wanted.length) {
+          // Another request for the same order won the race: answer what it reserved.
+          const winner = await this.reservation(orderId);
+          if (winner) return { reservation: sameOrConflict(winner, wanted), created: false };
+        }
+        this.app.metrics.inc('stock_conflicts_total');
+        const short = failed >= 0 && failed < wanted.length ? wanted[failed] : undefined;
+        if (short) throw await this.outOfStock(short);
+        if (reasons.includes('TransactionConflict') && attempt < MAX_TRANSACTION_ATTEMPTS) {
+          await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+          continue;
+        }
+        // No usable reasons (an emulator may omit them): find the short line by reading.
+        for (const line of wanted) {
+          const item = await this.get(line.sku);
+          if (!item || item.available < line.quantity) throw await this.outOfStock(line);
+        }
+        if (attempt < MAX_TRANSACTION_ATTEMPTS) continue;
+        throw new CafeError('CAFE_ERR_UNAVAILABLE', 'reservation kept conflicting; retry', { cause: err });
+      }
+    }
+  }
+
+  /** The order committed: the hold no longer expires. */
+  async attach(orderId: string): Promise<StoredReservation> {
+    return this.transition(orderId, 'attached');
+  }
+
+  /** Paid: reserved stock becomes sold. */
+  async commit(orderId: string): Promise<StoredReservation> {
+    return this.transition(orderId, 'committed');
+  }
+
+  /** Stock goes back to available. `onlyExpired` is the sweeper's guard against racing an attach. */
+  async release(orderId: string, reason: string, onlyExpired = false): Promise<StoredReservation> {
+    return this.transition(orderId, 'released', reason, onlyExpired);
+  }
+
+  /** Releases held reservations past their expiry: orders that never committed. */
+  async sweepExpired(): Promise<number> {
+    const now = Date.now();
+    let released = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.call(() =>
+        this.db.send(
+          new ScanCommand({
+            TableName: TABLES.reservations,
+            FilterExpression: '#s = :held AND expiresAtMs < :now',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':held': 'held', ':now': now },
+            ...(startKey && { ExclusiveStartKey: startKey }),
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        try {
+          await this.release(String(item.orderId), 'expired', true);
+          released++;
+        } catch (err) {
+          // Attached or released by someone else since the scan: nothing to free.
+          if (!(err instanceof CafeError && err.code === 'CAFE_ERR_CONFLICT')) throw err;
+        }
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return released;
+  }
+
+  private async transition(
+    orderId: string,
+    to: 'attached' | 'committed' | 'released',
+    reason?: string,
+    onlyExpired = false,
+  ): Promise<StoredReservation> {
+    const current = await this.reservation(orderId);
+    if (!current) throw new CafeError('CAFE_ERR_NOT_FOUND', `no reservation for order ${orderId}`);
+    if (current.status === to || (to === 'attached' && current.status === 'committed')) return current;
+    const from: readonly Reservation['status'][] =
+      to === 'attached'
+        ? ['held']
+        : to === 'committed'
+          ? ['held', 'attached']
+          : onlyExpired
+            ? ['held']
+            : ['held', 'attached'];
+    if (!from.includes(current.status)) {
+      throw new CafeError('CAFE_ERR_CONFLICT', `reservation for order ${orderId} is ${current.status}`);
+    }
+    const stock: TransactItem[] =
+      to === 'attached'
+        ? []
+        : current.items.map(
+            (line): TransactItem => ({
+              Update: {
+                TableName: TABLES.inventory,
+                Key: { sku: line.sku },
+                UpdateExpression:
+                  to === 'committed'
+                    ? 'SET reserved = reserved - :q, sold = sold + :q'
+                    : 'SET reserved = reserved - :q, available = available + :q',
+                ConditionExpression: 'reserved >= :q',
+                ExpressionAttributeValues: { ':q': line.quantity },
+              },
+            }),
+          );
+    const guard = onlyExpired ? ' AND expiresAtMs < :now' : '';
+    const values: Record<string, unknown> = { ':to': to, ':from0': from[0], ':from1': from[1] ?? from[0] };
+    if (onlyExpired) values[':now'] = Date.now();
+    if (reason !== undefined) values[':reason'] = reason;
+    try {
+      await this.call(() =>
+        this.db.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: TABLES.reservations,
+                  Key: { orderId },
+                  UpdateExpression: `SET #s = :to${reason !== undefined ? ', reason = :reason' : ''} REMOVE expiresAtMs`,
+                  ConditionExpression: `(#s = :from0 OR #s = :from1)${guard}`,
+                  ExpressionAttributeNames: { '#s': 'status' },
+                  ExpressionAttributeValues: values,
+                },
+              },
+              ...stock,
+            ],
+          }),
+        ),
+      );
+    } catch (err) {
+      if (!(err instanceof TransactionCanceledException)) throw err;
+      this.app.metrics.inc('stock_conflicts_total');
+      // Someone else moved it first (a retry, the sweeper): answer from where it stands now.
+      const now = await this.reservation(orderId);
+      if (now && (now.status === to || (to === 'attached' && now.status === 'committed'))) return now;
+      throw new CafeError(
+        'CAFE_ERR_CONFLICT',
+        `reservation for order ${orderId} is ${now?.status ?? 'gone'}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    if (to === 'released') this.app.metrics.inc('inventory_reservations_total', { outcome: 'released' });
+    const { expiresAtMs: _dropped, ...rest } = current;
+    return { ...rest, status: to, ...(reason !== undefined && { reason }) };
+  }
+
+  private async prices(skus: readonly string[]): Promise<Map<string, number>> {
+    const out = await this.call(() =>
+      this.db.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [TABLES.inventory]: { Keys: skus.map((sku) => ({ sku })), ProjectionExpression: 'sku, price' },
+          },
+        }),
+      ),
+    );
+    const prices = new Map<string, number>();
+    for (const row of out.Responses?.[TABLES.inventory] ?? []) prices.set(String(row.sku), Number(row.price));
+    const unknown = skus.find((sku) => !prices.has(sku));
+    if (unknown !== undefined) throw new CafeError('CAFE_ERR_NOT_FOUND', `no sku ${unknown}`);
+    return prices;
+  }
+
+  private async outOfStock(line: { sku: string; quantity: number }): Promise<CafeError> {
+    this.app.metrics.inc('inventory_reservations_total', { outcome: 'insufficient' });
+    const item = await this.get(line.sku).catch(() => undefined);
+    return new CafeError(
+      'CAFE_ERR_OUT_OF_STOCK',
+      `out of stock: ${line.sku} (requested ${line.quantity}, available ${item?.available ?? 0})`,
+    );
+  }
+}
+
+/** One line per SKU (a transaction may touch an item once), sorted for a stable comparison. */
+export function mergeLines(lines: readonly ReservationItemRequest[]): { sku: string; quantity: number }[] {
+  const bySku = new Map<string, number>();
+  for (const line of lines) bySku.set(line.sku, (bySku.get(line.sku) ?? 0) + line.quantity);
+  return [...bySku.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([sku, quantity]) => ({ sku, quantity }));
+}
+
+function sameOrConflict(
+  existing: StoredReservation,
+  wanted: { sku: string; quantity: number }[],
+): StoredReservation {
+  const have = existing.items.map((l) => `${l.sku}:${l.quantity}`).join(',');
+  const want = wanted.map((l) => `${l.sku}:${l.quantity}`).join(',');
+  if (have !== want) {
+    throw new CafeError('CAFE_ERR_CONFLICT', `order ${existing.orderId} already reserved other items`);
+  }
+  return existing;
+}
+
+export function toView(r: StoredReservation): Reservation {
+  return {
+    orderId: r.orderId,
+    status: r.status,
+    items: r.items,
+    createdAt: r.createdAt,
+    ...(r.expiresAtMs !== undefined &&
+      r.status === 'held' && { expiresAt: new Date(r.expiresAtMs).toISOString() }),
+    ...(r.reason !== undefined && { reason: r.reason }),
+  };
+}
+
+function toItem(row: Record<string, unknown>): InventoryItem {
+  return {
+    sku: String(row.sku),
+    name: String(row.name ?? ''),
+    category: String(row.category ?? ''),
+    price: Number(row.price ?? 0),
+    available: Number(row.available ?? 0),
+    reserved: Number(row.reserved ?? 0),
+    sold: Number(row.sold ?? 0),
+  };
+}
+
+function encodeCursor(key: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Record<string, unknown> {
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (key && typeof key === 'object' && typeof (key as { sku?: unknown }).sku === 'string') {
+      return { sku: (key as { sku: string }).sku };
+    }
+  } catch {
+    // fall through: any unreadable cursor is the client's mistake
+  }
+  throw new CafeError('CAFE_ERR_VALIDATION', 'querystring.cursor: not a cursor this API issued');
+}

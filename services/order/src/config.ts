@@ -1,0 +1,31 @@
+import { loadConfig } from '@cloudcafe/kit';
+import Type from 'typebox';
+
+export const OrderConfigSchema = Type.Object({
+  DATABASE_URL: Type.String({
+    minLength: 1,
+    description: 'PostgreSQL cloudcafe_orders, through the lab link',
+  }),
+  INVENTORY_URL: Type.String({ minLength: 1, description: 'The inventory service, through the lab link' }),
+  PG_POOL_MAX: Type.Integer({ minimum: 2, maximum: 100, default: 12 }),
+  INVENTORY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 30_000, default: 3000 }),
+  RELAY_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+  RELAY_IDLE_MS: Type.Integer({ minimum: 10, maximum: 10_000, default: 200 }),
+  RELAY_MAX_BACKOFF_MS: Type.Integer({ minimum: 100, maximum: 300_000, default: 15_000 }),
+  SWEEP_INTERVAL_MS: Type.Integer({ minimum: 500, maximum: 600_000, default: 10_000 }),
+  PAYMENT_RESULT_TIMEOUT_SECONDS: Type.Integer({
+    minimum: 10,
+    maximum: 86_400,
+    default: 300,
+    description: 'A pending order with no payment result this long after its request is re-requested',
+  }),
+  PAYMENT_REQUEST_MAX_SENDS: Type.Integer({
+    minimum: 1,
+    maximum: 20,
+    default: 3,
+    description: 'After this many unanswered requests the order fails with payment_timeout',
+  }),
+});
+
+export type OrderConfig = ReturnType<typeof loadOrderConfig>;
+export const loadOrderConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig(OrderConfigSchema, env);

@@ -1,0 +1,276 @@
+import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { GetQueueUrlCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import type { OrderEvent, PaymentRequested } from '@cloudcafe/contracts';
+import { QUEUES, STREAMS } from '@cloudcafe/contracts';
+import type { ServiceApp } from '@cloudcafe/kit';
+import type pg from 'pg';
+import { callDependency } from './dependency.js';
+import { type InventoryClient, InventoryRefusal } from './inventory-client.js';
+import {
+  enqueue,
+  type OrderRow,
+  type Orders,
+  type OutboxKind,
+  paymentRequest,
+  snapshotOf,
+} from './orders.js';
+
+interface OutboxRow {
+  id: string;
+  order_id: string;
+  kind: OutboxKind;
+  payload: unknown;
+  attempts: number;
+}
+
+/** The outcome of delivering one row. `gone` = the other side refused for good; no retry. */
+type Delivery = { row: OutboxRow; ok: true } | { row: OutboxRow; ok: false; gone: boolean; error: string };
+
+export interface RelayOptions {
+  batchSize: number;
+  idleMs: number;
+  maxBackoffMs: number;
+}
+
+/**
+ * Delivers the outbox. Rows are claimed with `FOR UPDATE SKIP LOCKED` inside a transaction that
+ * lasts while they are sent, so two relays (two instances) never send the same row at once, and
+ * a relay that dies mid-batch leaves its rows unpublished for the next one (at-least-once:
+ * SQS FIFO deduplicates on orderId, events carry a stable eventId, inventory calls are
+ * idempotent by order). A failed row waits with exponential backoff; nothing is dropped.
+ * A row's follow-ups (the payment request after the reservation is attached, the confirmation
+ * after stock is committed) are written in the same transaction that marks it delivered.
+ */
+export class OutboxRelay {
+  private readonly stopping = new AbortController();
+  private wakeUp: (() => void) | undefined;
+  private loop: Promise<void> = Promise.resolve();
+  private queueUrl: string | undefined;
+  private lastGaugeAt = 0;
+
+  constructor(
+    private readonly app: ServiceApp,
+    private readonly pool: pg.Pool,
+    private readonly orders: Orders,
+    private readonly inventory: InventoryClient,
+    private readonly options: RelayOptions,
+  ) {}
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  /** New rows were committed: look now instead of at the next idle tick. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    this.wake();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping.signal.aborted) {
+      let delivered = 0;
+      try {
+        delivered = await this.relayOnce();
+        await this.updateGauge();
+      } catch (err) {
+        this.app.log.warn({ err }, 'outbox relay round failed; retrying');
+      }
+      if (delivered === 0 && !this.stopping.signal.aborted) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.options.idleMs);
+          this.wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeUp = undefined;
+      }
+    }
+  }
+
+  /** One batch: claim, deliver, record. Returns how many rows were claimed. */
+  async relayOnce(): Promise<number> {
+    return this.orders.tx(async (c) => {
+      const { rows } = await c.query<OutboxRow>(
+        `SELECT id, order_id, kind, payload, attempts FROM outbox
+         WHERE published_at IS NULL AND next_attempt_at <= clock_timestamp()
+         ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [this.options.batchSize],
+      );
+      if (rows.length === 0) return 0;
+      const deliveries = [
+        ...(await this.sendPayments(rows.filter((r) => r.kind === 'payment-requested'))),
+        ...(await this.sendEvents(rows.filter((r) => r.kind === 'order-event'))),
+        ...(await this.callInventory(rows.filter((r) => r.kind.startsWith('reservation-')))),
+      ];
+      for (const d of deliveries) await this.record(c, d);
+      return rows.length;
+    });
+  }
+
+  private async record(c: pg.PoolClient, d: Delivery): Promise<void> {
+    const { row } = d;
+    if (!d.ok && !d.gone) {
+      const backoff = Math.min(this.options.maxBackoffMs, 200 * 2 ** Math.min(row.attempts, 16));
+      const jittered = Math.round(backoff / 2 + Math.random() * (backoff / 2));
+      await c.query(
+        `UPDATE outbox SET attempts = attempts + 1, last_error = $2,
+           next_attempt_at = clock_timestamp() + make_interval(secs => $3::double precision / 1000)
+         WHERE id = $1`,
+        [row.id, d.error.slice(0, 500), jittered],
+      );
+      return;
+    }
+    await c.query(
+      'UPDATE outbox SET published_at = clock_timestamp(), attempts = attempts + 1, last_error = $2 WHERE id = $1',
+      [row.id, d.ok ? null : d.error.slice(0, 500)],
+    );
+    const destination =
+      row.kind === 'payment-requested' ? 'sqs' : row.kind === 'order-event' ? 'kinesis' : 'inventory';
+    if (d.ok && destination !== 'inventory') this.app.metrics.inc('outbox_published_total', { destination });
+    await this.followUp(c, row, d.ok);
+  }
+
+  /** What a delivered (or refused-for-good) row leads to, in the same transaction. */
+  private async followUp(c: pg.PoolClient, row: OutboxRow, ok: boolean): Promise<void> {
+    if (row.kind === 'payment-requested') {
+      await c.query(
+        'UPDATE orders SET payment_requested_at = clock_timestamp(), payment_sends = payment_sends + 1 WHERE order_id = $1',
+        [row.order_id],
+      );
+      return;
+    }
+    if (row.kind === 'order-event') return;
+    const { rows } = await c.query<OrderRow>('SELECT * FROM orders WHERE order_id = $1 FOR UPDATE', [
+      row.order_id,
+    ]);
+    const order = rows[0];
+    if (!order) return;
+    if (row.kind === 'reservation-attach') {
+      if (ok) {
+        await c.query("UPDATE orders SET reservation = 'attached' WHERE order_id = $1", [order.order_id]);
+        if (order.status === 'pending') {
+          await enqueue(c, order.order_id, 'payment-requested', paymentRequest(snapshotOf(order)));
+        }
+      } else if (order.status === 'pending') {
+        // The hold expired before the order could claim it (inventory unreachable too long):
+        // the stock went back, so the order cannot be fulfilled. Nothing was charged yet.
+        await this.orders.finish(c, order, 'cancelled', 'reservation_expired');
+      }
+    } else if (row.kind === 'reservation-commit') {
+      if (order.status !== 'paid') return;
+      if (ok) {
+        await c.query("UPDATE orders SET reservation = 'committed' WHERE order_id = $1", [order.order_id]);
+        await this.orders.finish(c, order, 'confirmed', null);
+      } else {
+        this.app.log.error({ orderId: order.order_id }, 'charged but its stock is gone: refund needed');
+        await this.orders.finish(c, order, 'payment_failed', 'reservation_lost: refund needed');
+      }
+    } else if (row.kind === 'reservation-release' && ok) {
+      await c.query("UPDATE orders SET reservation = 'released' WHERE order_id = $1", [order.order_id]);
+    }
+  }
+
+  private async sendPayments(rows: OutboxRow[]): Promise<Delivery[]> {
+    const out: Delivery[] = [];
+    for (let i = 0; i < rows.length; i += 10) {
+      const chunk = rows.slice(i, i + 10);
+      try {
+        const queueUrl = await this.paymentQueueUrl();
+        const res = await callDependency(this.app, 'sqs', () =>
+          this.app.aws.sqs.send(
+            new SendMessageBatchCommand({
+              QueueUrl: queueUrl,
+              Entries: chunk.map((r) => {
+                const message = r.payload as PaymentRequested;
+                return {
+                  Id: r.id,
+                  MessageBody: JSON.stringify(message),
+                  MessageGroupId: message.customerId,
+                  MessageDeduplicationId: message.orderId,
+                };
+              }),
+            }),
+          ),
+        );
+        const failed = new Map((res.Failed ?? []).map((f) => [f.Id, f.Message ?? f.Code ?? 'failed']));
+        for (const row of chunk) {
+          const error = failed.get(row.id);
+          out.push(error === undefined ? { row, ok: true } : { row, ok: false, gone: false, error });
+        }
+      } catch (err) {
+        for (const row of chunk) out.push({ row, ok: false, gone: false, error: describe(err) });
+      }
+    }
+    return out;
+  }
+
+  private async sendEvents(rows: OutboxRow[]): Promise<Delivery[]> {
+    if (rows.length === 0) return [];
+    try {
+      const res = await callDependency(this.app, 'kinesis', () =>
+        this.app.aws.kinesis.send(
+          new PutRecordsCommand({
+            StreamName: STREAMS.orderEvents,
+            Records: rows.map((r) => {
+              const event = r.payload as OrderEvent;
+              return { Data: Buffer.from(JSON.stringify(event)), PartitionKey: event.customerId };
+            }),
+          }),
+        ),
+      );
+      return rows.map((row, i): Delivery => {
+        const error = res.Records?.[i]?.ErrorCode;
+        return error ? { row, ok: false, gone: false, error } : { row, ok: true };
+      });
+    } catch (err) {
+      return rows.map((row) => ({ row, ok: false, gone: false, error: describe(err) }));
+    }
+  }
+
+  private async callInventory(rows: OutboxRow[]): Promise<Delivery[]> {
+    const action = (kind: OutboxKind) =>
+      kind === 'reservation-attach' ? 'attach' : kind === 'reservation-commit' ? 'commit' : 'release';
+    return Promise.all(
+      rows.map(async (row): Promise<Delivery> => {
+        try {
+          await this.inventory.transition(row.order_id, action(row.kind));
+          return { row, ok: true };
+        } catch (err) {
+          // 404/409: the reservation is gone or moved on for good; retrying cannot change that.
+          const gone = err instanceof InventoryRefusal && (err.status === 404 || err.status === 409);
+          return { row, ok: false, gone, error: describe(err) };
+        }
+      }),
+    );
+  }
+
+  private async paymentQueueUrl(): Promise<string> {
+    if (!this.queueUrl) {
+      const { QueueUrl } = await callDependency(this.app, 'sqs', () =>
+        this.app.aws.sqs.send(new GetQueueUrlCommand({ QueueName: QUEUES.paymentRequests })),
+      );
+      if (!QueueUrl) throw new Error(`no queue ${QUEUES.paymentRequests}`);
+      this.queueUrl = QueueUrl;
+    }
+    return this.queueUrl;
+  }
+
+  private async updateGauge(): Promise<void> {
+    if (Date.now() - this.lastGaugeAt < 1000) return;
+    this.lastGaugeAt = Date.now();
+    const { rows } = await this.pool.query<{ n: string }>(
+      'SELECT count(*) AS n FROM outbox WHERE published_at IS NULL',
+    );
+    this.app.metrics.set('outbox_pending', Number(rows[0]?.n ?? 0));
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
