@@ -59,6 +59,7 @@ export {
   type RouteInput,
   type RouteSchema,
 } from './http/routes.js';
+export * from './kinesis/consumer.js';
 export {
   type CreateLoggerOptions,
   createLogger,
