@@ -37,73 +37,76 @@ export class DocumentError extends Error {
   }
 }
 
-interface RawError {
-  keyword: string;
-  schemaPath: string;
-  instancePath: string;
-  params: Record<string, unknown>;
-  message: string;
-}
-
+/** `/method/0/fault` → ['method', '0', 'fault'] (JSON pointer, with its escapes). */
 const pointer = (path: string): string[] =>
   path
     .split('/')
     .slice(1)
     .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 
-function valueAt(doc: unknown, path: string): unknown {
-  let node = doc;
-  for (const key of pointer(path)) node = (node as Record<string, unknown> | undefined)?.[key];
-  return node;
-}
+type SchemaNode = Record<string, unknown> & {
+  anyOf?: SchemaNode[];
+  properties?: Record<string, SchemaNode>;
+  required?: string[];
+  items?: SchemaNode;
+  additionalProperties?: boolean;
+  description?: string;
+};
 
-function schemaAt(schema: TSchema, schemaPath: string): Record<string, unknown> | undefined {
-  let node: unknown = schema;
-  for (const key of pointer(schemaPath.replace(/^#/, '')))
-    node = (node as Record<string, unknown> | undefined)?.[key];
-  return node as Record<string, unknown> | undefined;
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The `type` constant of each branch, when every branch of a union is an object tagged by `type`. */
+function discriminants(union: SchemaNode[]): string[] | undefined {
+  const tags = union.map((b) => b.properties?.type?.const);
+  return tags.every((t) => typeof t === 'string') ? (tags as string[]) : undefined;
 }
 
 /**
- * TypeBox reports every branch of a union. For our discriminated unions only the branch named by
- * `type` matters, so keep that branch's errors — or, when `type` names no branch, say which
- * types exist.
+ * Validates a document against the schema the way a reader would: a tagged union is judged only
+ * by the branch its `type` names (or told which types exist), objects by their fields, and the
+ * leaves by TypeBox itself. Every problem carries its JSON pointer.
  */
-function focus(schema: TSchema, doc: unknown, errors: readonly RawError[]): Omit<Problem, 'line'>[] {
-  let kept = [...errors].filter((e) => e.keyword !== 'boolean'); // "schema is false": reported below
-  const out: Omit<Problem, 'line'>[] = [];
-  for (const union of errors.filter((e) => e.keyword === 'anyOf')) {
-    const branches = (schemaAt(schema, union.schemaPath)?.anyOf ?? []) as Record<string, unknown>[];
-    const types = branches.map(
-      (b) => (b.properties as Record<string, { const?: unknown }> | undefined)?.type?.const,
-    );
-    const given = (valueAt(doc, union.instancePath) as { type?: unknown } | undefined)?.type;
-    const inUnion = (e: RawError) => e.schemaPath.startsWith(`${union.schemaPath}/anyOf/`);
-    if (types.every((t) => typeof t === 'string')) {
-      const index = types.indexOf(given as string);
-      kept = kept.filter(
-        (e) => e !== union && (!inUnion(e) || e.schemaPath.startsWith(`${union.schemaPath}/anyOf/${index}/`)),
-      );
-      if (index < 0) {
-        out.push({ path: `${union.instancePath}/type`, message: `must be one of: ${types.join(', ')}` });
-      }
-    }
+function validate(schema: SchemaNode, value: unknown, path: string, out: Omit<Problem, 'line'>[]): void {
+  const tags = schema.anyOf ? discriminants(schema.anyOf) : undefined;
+  if (schema.anyOf && tags) {
+    const given = isRecord(value) ? value.type : undefined;
+    const index = tags.indexOf(given as string);
+    if (index < 0) out.push({ path: `${path}/type`, message: `must be one of: ${tags.join(', ')}` });
+    else validate(schema.anyOf[index] as SchemaNode, value, path, out);
+    return;
   }
-  for (const e of kept) {
-    if (e.keyword === 'additionalProperties') {
-      const extra = (e.params.additionalProperties as string[] | undefined) ?? [];
-      for (const key of extra)
-        out.push({ path: `${e.instancePath}/${key}`, message: 'is not a known field' });
-    } else if (e.keyword === 'required') {
-      const missing = (e.params.requiredProperties as string[] | undefined) ?? [e.message];
-      for (const key of missing) out.push({ path: `${e.instancePath}/${key}`, message: 'is required' });
-    } else {
-      const description = schemaAt(schema, e.schemaPath)?.description;
-      out.push({ path: e.instancePath, message: description ? `${e.message} (${description})` : e.message });
+  if (schema.properties) {
+    if (!isRecord(value)) {
+      out.push({ path, message: 'must be an object' });
+      return;
     }
+    for (const key of schema.required ?? [])
+      if (!(key in value)) out.push({ path: `${path}/${key}`, message: 'is required' });
+    for (const [key, child] of Object.entries(value)) {
+      const sub = schema.properties[key];
+      if (sub) validate(sub, child, `${path}/${key}`, out);
+      else if (schema.additionalProperties === false)
+        out.push({ path: `${path}/${key}`, message: 'is not a known field' });
+    }
+    return;
   }
-  const seen = new Set<string>();
-  return out.filter((p) => !seen.has(`${p.path}|${p.message}`) && seen.add(`${p.path}|${p.message}`));
+  if (schema.items) {
+    if (!Array.isArray(value)) {
+      out.push({ path, message: 'must be a list' });
+      return;
+    }
+    const { items, ...list } = schema;
+    for (const e of Value.Errors(list as TSchema, value)) out.push({ path, message: e.message });
+    value.forEach((item, i) => validate(items, item, `${path}/${i}`, out));
+    return;
+  }
+  for (const e of Value.Errors(schema as TSchema, value)) {
+    out.push({
+      path: `${path}${e.instancePath}`,
+      message: schema.description ? `${e.message} (${schema.description})` : e.message,
+    });
+  }
 }
 
 /** Checks the schema cannot express: fault bounds, links and processes that exist, platform support. */
@@ -163,7 +166,8 @@ function parse<T>(file: string, schema: TSchema, extra: (doc: T) => Omit<Problem
     );
   }
   const doc = document.toJS() as unknown;
-  const schemaProblems = focus(schema, doc, Value.Errors(schema, doc) as RawError[]);
+  const schemaProblems: Omit<Problem, 'line'>[] = [];
+  validate(schema as SchemaNode, doc, '', schemaProblems);
   const problems = schemaProblems.length > 0 ? schemaProblems : extra(doc as T);
   if (problems.length > 0) {
     throw new DocumentError(
