@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { ENGINES } from './engines/index.js';
 import type { LabPaths } from './engines/types.js';
 import { createGateway, PUBLIC_PATHS } from './gateway.js';
+import { lambdaRuntimeFor } from './lambda-runtime/process-spec.js';
 import { adminTokenFile, ensureDir, labPaths, labStateFile } from './paths.js';
 import { HOST, PORTS, SERVICE_PORTS } from './ports.js';
 import { httpOk } from './probes.js';
@@ -103,13 +104,18 @@ export class LabDaemon {
     log('links.ready', { count: links.length });
 
     for (const service of services) {
+      const env = serviceEnv(service, links, paths, tokenFile);
+      // A service's Lambda runs in the local Lambda runtime, started before the service's
+      // HTTP front, which is told where it is.
+      const runtime = lambdaRuntimeFor(service, env, paths);
+      if (runtime) await this.supervisor.start(runtime.process);
       await this.supervisor.start({
         name: service.name,
         kind: 'service',
         command: process.execPath,
         args: ['--import', 'tsx', service.entry],
         cwd: paths.root,
-        env: serviceEnv(service, links, paths, tokenFile),
+        env: { ...env, ...runtime?.frontEnv },
         port: SERVICE_PORTS[service.name],
         ready: () => httpOk(healthUrl(service)),
         startTimeoutMs: 60_000,

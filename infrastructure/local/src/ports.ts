@@ -33,6 +33,8 @@ export const PORTS = shifted({
   redis: 16379,
   mongo: 27018,
   paymentGatewaySimulator: 8090,
+  /** The local Lambda runtime's admin API (the payment function). */
+  lambdaRuntime: 8091,
 });
 
 /** Where each service listens directly; the public way in is the gateway. */

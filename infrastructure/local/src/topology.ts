@@ -23,6 +23,8 @@ export interface ServiceDefinition {
   /** Its PostgreSQL database, when it depends on postgres. */
   readonly database?: string;
   readonly dependsOn: readonly Dependency[];
+  /** A Lambda function of the service, run by the local Lambda runtime as its own process. */
+  readonly lambda?: { readonly handler: string; readonly functionName: string };
 }
 
 /**
@@ -41,6 +43,7 @@ export const SERVICES: readonly ServiceDefinition[] = [
     name: 'payment',
     entry: 'services/payment/src/server.ts',
     dependsOn: ['sqs', 'dynamodb', 's3', 'payment-gateway'],
+    lambda: { handler: 'services/payment/src/handler.ts', functionName: 'cloudcafe-payment' },
   },
   { name: 'menu', entry: 'services/menu/src/server.ts', dependsOn: ['mongo', 'redis'] },
   { name: 'loyalty', entry: 'services/loyalty/src/server.ts', dependsOn: ['redis', 'kinesis'] },

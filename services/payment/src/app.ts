@@ -1,0 +1,114 @@
+import { HeadObjectCommand, NotFound } from '@aws-sdk/client-s3';
+import { receiptKey } from '@cloudcafe/contracts';
+import { buildServiceApp, CafeError, errorResponses, type ServiceApp, SetFlagBody } from '@cloudcafe/kit';
+import Type from 'typebox';
+import { coldStartScenario } from './cold-start.js';
+import type { FrontConfig } from './config.js';
+import { PaymentLedger } from './ledger.js';
+import { RuntimeClient } from './runtime-client.js';
+
+/**
+ * The payment service's HTTP front — API Gateway's part on AWS: it reads the ledger the Lambda
+ * writes, and drives the cold-start stress through the local Lambda runtime. It never charges:
+ * charging happens only in the Lambda, from the queue.
+ *
+ * The two Lambda fault flags are forwarded to the runtime (they act on invocations, which
+ * happen there); every other flag is the front's own. The forwarding routes are static, so
+ * Fastify prefers them to the kit's `/admin/flags/:name`.
+ */
+
+const OrderParams = Type.Object({
+  orderId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[\\w:.-]+$' }),
+});
+
+const LedgerView = Type.Object({
+  orderId: Type.String(),
+  customerId: Type.String(),
+  amountCents: Type.Integer(),
+  currency: Type.String(),
+  status: Type.Union([Type.Literal('charging'), Type.Literal('charged'), Type.Literal('declined')]),
+  requestedAt: Type.String(),
+  claimedAt: Type.String(),
+  attempts: Type.Integer({ description: 'Gateway calls made; above 1 when a delivery resumed a claim' }),
+  chargeId: Type.Optional(Type.String()),
+  reason: Type.Optional(Type.String()),
+  fraudScore: Type.Optional(Type.Number()),
+  completedAt: Type.Optional(Type.String()),
+  receipt: Type.Object({ key: Type.String(), present: Type.Boolean() }),
+});
+
+const LAMBDA_FLAGS = ['lambda-delay', 'lambda-error'] as const;
+
+export async function buildApp(config: FrontConfig): Promise<ServiceApp> {
+  const runtime = new RuntimeClient(config.PAYMENT_RUNTIME_URL, config.ADMIN_TOKEN);
+  let built: ServiceApp | undefined;
+  const aws = () => {
+    if (!built) throw new CafeError('CAFE_ERR_UNAVAILABLE', 'starting');
+    return built.aws;
+  };
+  let ledger: PaymentLedger | undefined;
+  const theLedger = () => {
+    ledger ??= new PaymentLedger(aws().documentClient, config.PAYMENTS_TABLE);
+    return ledger;
+  };
+  const receiptPresent = async (orderId: string) => {
+    try {
+      await aws().s3.send(
+        new HeadObjectCommand({ Bucket: config.RECEIPTS_BUCKET, Key: receiptKey(orderId) }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof NotFound || (error as { name?: string }).name === 'NotFound') return false;
+      throw error;
+    }
+  };
+
+  const app = await buildServiceApp({
+    service: 'payment',
+    config,
+    scenarios: [
+      coldStartScenario({
+        sqs: () => aws().sqs,
+        ledger: theLedger,
+        runtime,
+        requestsQueueUrl: config.PAYMENT_REQUESTS_QUEUE_URL,
+      }),
+    ],
+    routes: async (api) => {
+      for (const flag of LAMBDA_FLAGS) {
+        const path = `/admin/flags/${flag}`;
+        const forward = async (method: string, body?: unknown) => {
+          const answer = await runtime.call(method, path, body);
+          return { status: answer.status, body: answer.body };
+        };
+        const admin = { onRequest: api.requireAdmin, config: { cafeAdmin: true } };
+        api.get(path, admin, async (_request, reply) => {
+          const { status, body } = await forward('GET');
+          return reply.code(status).send(body);
+        });
+        api.put(path, { ...admin, schema: { body: SetFlagBody } }, async (request, reply) => {
+          const { status, body } = await forward('PUT', request.body);
+          return reply.code(status).send(body);
+        });
+        api.delete(path, admin, async (_request, reply) => {
+          const { status, body } = await forward('DELETE');
+          return reply.code(status).send(body);
+        });
+      }
+
+      api.get(
+        '/:orderId',
+        { schema: { params: OrderParams, response: { 200: LedgerView, ...errorResponses(400, 404) } } },
+        async (request) => {
+          const { orderId } = request.params;
+          const entry = await theLedger().get(orderId);
+          if (!entry) throw new CafeError('CAFE_ERR_NOT_FOUND', `no payment for order ${orderId}`);
+          return { ...entry, receipt: { key: receiptKey(orderId), present: await receiptPresent(orderId) } };
+        },
+      );
+    },
+  });
+  built = app;
+  app.health.register('dynamodb', () => theLedger().get('health-check'));
+  return app;
+}
