@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -121,4 +121,17 @@ t.test('the CLI validate command exits non-zero and prints every problem', async
   });
   t.equal(result.code, 1);
   t.match(result.stdout, /\/method\/0\/fault\/type \(line 12\): must be one of/);
+});
+
+t.test('the published JSON Schemas match the TypeBox source', async (t) => {
+  const { jsonSchemaOf } = await import('../src/experiment/json-schema.js');
+  for (const kind of ['experiment', 'gameday'] as const) {
+    const published = readFileSync(join(import.meta.dirname, '..', `${kind}.schema.json`), 'utf8');
+    // compared parsed: the formatter may lay the file out differently
+    t.same(
+      JSON.parse(published),
+      JSON.parse(jsonSchemaOf(kind)),
+      `${kind}.schema.json is current (npm run schema -w @cloudcafe/chaos)`,
+    );
+  }
 });
