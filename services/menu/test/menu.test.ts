@@ -82,7 +82,10 @@ t.test('cache-aside: miss, hit, and invalidation on every admin write', async (t
   t.equal(first.headers.get('x-cache'), 'MISS');
   t.equal(second.headers.get('x-cache'), 'HIT', 'the second read is served from Redis');
   t.same(second.body, first.body, 'the cached answer is the same answer');
-  t.ok(first.body.items.some((i) => i.id === id), 'the new item is listed');
+  t.ok(
+    first.body.items.some((i) => i.id === id),
+    'the new item is listed',
+  );
   t.ok((await counter('cache_hits_total')) > hitsBefore, 'cache_hits_total counts it');
   // item: miss then hit
   t.equal((await call<Item>(`/api/menu/items/${id}`)).headers.get('x-cache'), 'MISS');
@@ -199,7 +202,10 @@ t.test('input that could become a MongoDB operator is refused with a 400', async
     ],
     ['/api/menu/items', { method: 'POST', body: JSON.stringify({ ...evil, id: { $ne: null } }) }],
     ['/api/menu/items', { method: 'POST', body: JSON.stringify({ ...evil, 'image.url': 'x' }) }],
-    ['/api/menu/items/flat-white', { method: 'PUT', body: JSON.stringify({ ...evil, priceCents: { $set: 0 } }) }],
+    [
+      '/api/menu/items/flat-white',
+      { method: 'PUT', body: JSON.stringify({ ...evil, priceCents: { $set: 0 } }) },
+    ],
     ['/api/menu/items', { method: 'POST', body: '{"name": ' }],
   ];
   for (const [path, init] of cases) {
@@ -244,8 +250,11 @@ t.test('menu-sync hashes, writes and invalidates, and leaves the menu as it was'
   await waitFor(
     'the run to finish',
     async () => {
-      run = (await call<typeof run>(`/api/menu/stress/menu-sync/runs/${start.body.runId}`, { headers: adminHeaders() }))
-        .body;
+      run = (
+        await call<typeof run>(`/api/menu/stress/menu-sync/runs/${start.body.runId}`, {
+          headers: adminHeaders(),
+        })
+      ).body;
       return run.state !== 'running';
     },
     { timeoutMs: 30_000, intervalMs: 250 },
