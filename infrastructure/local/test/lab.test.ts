@@ -6,17 +6,19 @@ import {
   labPaths,
   labStatus,
   labUp,
+  linkRoundTrip,
+  medianRoundTrip,
   readLabState,
   signalProcess,
   ToxiproxyClient,
   waitFor,
 } from '../src/index.js';
 
-// These tests run against the shared lab that tap's before-hook brought up (test/support).
+// These tests run against the shared lab that tap's before-hook brought up (test/support). They
+// pick their target from the running lab: a service and its link to a cache or database.
 
 const paths = labPaths();
 const toxiproxy = new ToxiproxyClient();
-const LINK = 'placeholder-to-redis';
 
 function lab() {
   const state = readLabState(paths);
@@ -24,21 +26,20 @@ function lab() {
   return state;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
-
-/** The Redis round trip across the placeholder-to-redis link, as the service measures it. */
-async function redisMs(): Promise<number> {
-  const res = await fetch(`${lab().gateway}/api/placeholder/dependencies`, {
-    signal: AbortSignal.timeout(5000),
-  });
-  if (res.status !== 200) throw new Error(`dependencies answered ${res.status}`);
-  return ((await res.json()) as { redisMs: number }).redisMs;
+function target() {
+  const state = lab();
+  const link = state.links.find((l) => l.to === 'redis') ?? state.links.find((l) => l.to === 'postgres');
+  if (!link) throw new Error('no service with a cache or database link in the lab');
+  const service = state.services.find((s) => s.name === link.from);
+  if (!service) throw new Error(`${link.from} is not in the lab`);
+  return { link, service };
 }
 
-async function medianRedisMs(samples = 15): Promise<number> {
-  const xs: number[] = [];
-  for (let i = 0; i < samples; i++) xs.push(await redisMs());
-  return median(xs);
+/** The health of the target service, through the gateway. */
+async function healthStatus(timeoutMs = 5000): Promise<number> {
+  const res = await fetch(target().service.health, { signal: AbortSignal.timeout(timeoutMs) });
+  await res.arrayBuffer();
+  return res.status;
 }
 
 t.test('every service present answers its health check through the gateway', async (t) => {
@@ -68,6 +69,7 @@ t.test('status lists every process running and every link in Toxiproxy', async (
   for (const p of status?.processes ?? []) t.equal(p.state, 'running', `${p.name} is running`);
   const names = (status?.processes ?? []).map((p) => p.name);
   for (const name of [
+    ...lab().services.map((s) => s.name),
     'toxiproxy',
     'postgres',
     'redis',
@@ -75,7 +77,6 @@ t.test('status lists every process running and every link in Toxiproxy', async (
     'aws',
     'aws-sqs',
     'payment-gateway',
-    'placeholder',
   ]) {
     t.ok(names.includes(name), `${name} is supervised`);
   }
@@ -89,12 +90,14 @@ t.test(
   'a latency toxic on a link raises a call across it by the injected amount, and removing it restores it',
   async (t) => {
     const INJECTED_MS = 200;
-    // Prepare: the baseline
-    const baseline = await medianRedisMs();
-    t.ok(baseline < 50, `baseline Redis round trip is small (${baseline} ms)`);
+    const { link } = target();
+    // Prepare: the baseline of one real round trip across the link (a Redis PING, a PostgreSQL
+    // SSLRequest: the bytes the service's own client waits for)
+    const baseline = await medianRoundTrip(link, 15);
+    t.ok(baseline < 50, `baseline round trip across ${link.name} is small (${baseline} ms)`);
 
-    // Act: slow the responses on the link
-    await toxiproxy.addToxic(LINK, {
+    // Act: slow the answers on the link
+    await toxiproxy.addToxic(link.name, {
       name: 'test-latency',
       type: 'latency',
       stream: 'downstream',
@@ -102,11 +105,11 @@ t.test(
     });
     let slowed: number;
     try {
-      slowed = await medianRedisMs();
+      slowed = await medianRoundTrip(link, 15);
     } finally {
-      await toxiproxy.removeToxic(LINK, 'test-latency');
+      await toxiproxy.removeToxic(link.name, 'test-latency');
     }
-    const restored = await medianRedisMs();
+    const restored = await medianRoundTrip(link, 15);
 
     // Assess: the increase is the injected amount ±20%; afterwards the baseline is back
     const increase = slowed - baseline;
@@ -121,69 +124,67 @@ t.test(
   },
 );
 
-t.test('a disabled link fails the calls across it, and the service health says which', async (t) => {
-  await toxiproxy.setEnabled(LINK, false);
+t.test('a disabled link refuses calls across it, and enabling it restores them', async (t) => {
+  const { link } = target();
+  await toxiproxy.setEnabled(link.name, false);
   try {
-    const res = await fetch(`${lab().gateway}/api/placeholder/health`, { signal: AbortSignal.timeout(5000) });
-    const body = (await res.json()) as { checks: Record<string, { status: 'ok' | 'fail' }> };
-    t.equal(res.status, 503, 'health is 503 while Redis is cut off');
-    t.equal(body.checks.redis?.status, 'fail', 'the redis check is the failing one');
-    t.equal(body.checks.postgres?.status, 'ok', 'postgres is still fine');
+    await t.rejects(linkRoundTrip(link, 2000), 'a call across the cut link fails');
   } finally {
-    await toxiproxy.setEnabled(LINK, true);
+    await toxiproxy.setEnabled(link.name, true);
   }
-  await waitFor('placeholder health to recover', async () => {
-    const res = await fetch(`${lab().gateway}/api/placeholder/health`);
-    return res.status === 200;
-  });
-  t.pass('health is back to 200 once the link is enabled');
+  t.ok((await linkRoundTrip(link)) >= 0, 'the link answers again');
+  await waitFor(`${link.from} to be healthy`, async () => (await healthStatus()) === 200);
+  t.pass(`${link.from} is healthy once the link is back`);
 });
 
 t.test('a killed service is restarted by the supervisor and serves again', async (t) => {
   // Prepare
-  const before = (await labStatus())?.processes.find((p) => p.name === 'placeholder');
-  t.ok(before?.pid, 'placeholder is running');
+  const name = target().service.name;
+  const before = (await labStatus())?.processes.find((p) => p.name === name);
+  t.ok(before?.pid, `${name} is running`);
 
   // Act
-  await signalProcess('placeholder', 'SIGKILL');
+  await signalProcess(name, 'SIGKILL');
 
   // Assess
-  await waitFor('placeholder to restart', async () => {
-    const now = (await labStatus())?.processes.find((p) => p.name === 'placeholder');
+  await waitFor(`${name} to restart`, async () => {
+    const now = (await labStatus())?.processes.find((p) => p.name === name);
     return now?.state === 'running' && now.pid !== before?.pid;
   });
-  const after = (await labStatus())?.processes.find((p) => p.name === 'placeholder');
+  const after = (await labStatus())?.processes.find((p) => p.name === name);
   t.equal(after?.restarts, (before?.restarts ?? 0) + 1, 'one more restart is counted');
   t.equal(after?.lastExit?.signal, 'SIGKILL', 'the exit is recorded with its signal');
-  const res = await fetch(`${lab().gateway}/api/placeholder/health`);
-  t.equal(res.status, 200, 'the restarted service is healthy');
+  await waitFor(`${name} to be healthy`, async () => (await healthStatus()) === 200);
+  t.pass('the restarted service is healthy');
 });
 
 t.test('a paused service stops answering and answers again once continued', async (t) => {
-  await signalProcess('placeholder', 'SIGSTOP');
+  const name = target().service.name;
+  await signalProcess(name, 'SIGSTOP');
   let timedOut = false;
   try {
-    await fetch(`${lab().gateway}/api/placeholder/health`, { signal: AbortSignal.timeout(1000) });
+    await healthStatus(1000);
   } catch {
     timedOut = true;
   } finally {
-    await signalProcess('placeholder', 'SIGCONT');
+    await signalProcess(name, 'SIGCONT');
   }
   t.ok(timedOut, 'no answer while paused');
-  const res = await fetch(`${lab().gateway}/api/placeholder/health`, { signal: AbortSignal.timeout(5000) });
-  t.equal(res.status, 200, 'answers again after SIGCONT');
+  t.equal(await healthStatus(), 200, 'answers again after SIGCONT');
 });
 
 t.test('lab up on a running lab heals what a crashed chaos run left behind', async (t) => {
   // Prepare: a toxic, a cut link and a paused process, as if the orchestrator died mid-fault
-  await toxiproxy.addToxic(LINK, {
+  const { link, service } = target();
+  const other = lab().links.find((l) => l.name !== link.name) ?? link;
+  await toxiproxy.addToxic(link.name, {
     name: 'leftover',
     type: 'latency',
     stream: 'downstream',
     attributes: { latency: 1000 },
   });
-  await toxiproxy.setEnabled('placeholder-to-postgres', false);
-  await signalProcess('placeholder', 'SIGSTOP');
+  await toxiproxy.setEnabled(other.name, false);
+  await signalProcess(service.name, 'SIGSTOP');
 
   // Act
   const state = await labUp();
@@ -191,15 +192,15 @@ t.test('lab up on a running lab heals what a crashed chaos run left behind', asy
   // Assess
   t.equal(state.pid, lab().pid, 'the same lab daemon: no second lab was started');
   const proxies = await toxiproxy.proxies();
-  t.same(proxies[LINK]?.toxics, [], 'the leftover toxic is gone');
-  t.equal(proxies['placeholder-to-postgres']?.enabled, true, 'the cut link is enabled again');
-  const placeholder = (await labStatus())?.processes.find((p) => p.name === 'placeholder');
-  t.equal(placeholder?.state, 'running', 'the paused process is continued');
+  t.same(proxies[link.name]?.toxics, [], 'the leftover toxic is gone');
+  t.equal(proxies[other.name]?.enabled, true, 'the cut link is enabled again');
+  const proc = (await labStatus())?.processes.find((p) => p.name === service.name);
+  t.equal(proc?.state, 'running', 'the paused process is continued');
   t.same(await healLab(), { healed: [] }, 'a second heal finds nothing left');
 });
 
 t.test('the control API refuses signals it does not know', async (t) => {
-  const res = await fetch(`${lab().control}/processes/placeholder/signal`, {
+  const res = await fetch(`${lab().control}/processes/${target().service.name}/signal`, {
     method: 'POST',
     body: JSON.stringify({ signal: 'SIGUSR2' }),
   });
