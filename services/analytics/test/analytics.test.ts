@@ -87,6 +87,41 @@ t.test('windows and totals equal what a batch of confirmed orders says', async (
   }
 });
 
+t.test(
+  'after one batch of confirmed orders, loyalty and analytics both equal what the orders say',
+  async (t) => {
+    // Prepare
+    const customers = [1, 2, 3, 4].map((n) => `cust-${RUN}-both${n}`);
+    const events = customers.flatMap((c, i) =>
+      [1, 2, 3].map((k) => confirmed(c, 300 + i * 1700 + k * 211, at(20 + k))),
+    );
+    const revenue = events.reduce((s, e) => s + e.totalCents, 0);
+    const before = await summary();
+    // Act
+    await publish(client, events);
+    // Assess
+    const after = await summaryReaches({
+      orders: before.confirmedOrders + events.length,
+      revenue: before.revenueCents + revenue,
+    });
+    t.equal(after.revenueCents - before.revenueCents, revenue, 'analytics revenue');
+    for (const c of customers) {
+      const points = events
+        .filter((e) => e.customerId === c)
+        .reduce((s, e) => s + Math.floor(e.totalCents / 100), 0);
+      await waitFor(
+        `loyalty balance of ${c}`,
+        async () => (await getJson<{ points: number }>(`/api/loyalty/${c}`)).body.points === points,
+        {
+          timeoutMs: 60_000,
+          intervalMs: 250,
+        },
+      );
+      t.pass(`${c}: ${points} points`);
+    }
+  },
+);
+
 t.test('duplicated and replayed records change nothing', async (t) => {
   // Prepare
   const events = [confirmed(`cust-${RUN}-d1`, 1234, at(30)), confirmed(`cust-${RUN}-d2`, 4321, at(31))];

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { labStatus, signalProcess, waitFor } from '@cloudcafe/local-platform';
+import { labStatus, signalProcess, ToxiproxyClient, waitFor } from '@cloudcafe/local-platform';
 import t from 'tap';
 import { pointsFor, tierOf } from '../src/points.js';
 import { cancelled, confirmed, getJson, kinesis, lab, publish, RUN } from './support/lab.js';
@@ -152,6 +152,27 @@ t.test('a consumer killed mid-stream resumes from its checkpoint with totals int
     events.reduce((s, e) => s + e.totalCents, 0),
     'revenue behind the points matches the events',
   );
+});
+
+t.test('Redis cut while events arrive: nothing crashes, nothing is lost once it heals', async (t) => {
+  // Prepare
+  const toxiproxy = new ToxiproxyClient();
+  const customer = `cust-${RUN}-cut`;
+  const events = Array.from({ length: 10 }, (_, k) => confirmed(customer, 1000 + k * 100));
+  const expected = events.reduce((s, e) => s + pointsFor(e.totalCents), 0);
+  const restartsBefore = (await labStatus())?.processes.find((p) => p.name === 'loyalty')?.restarts ?? 0;
+  // Act
+  await toxiproxy.setEnabled('loyalty-to-redis', false);
+  t.teardown(() => toxiproxy.setEnabled('loyalty-to-redis', true));
+  await publish(client, events);
+  const during = await getJson<{ error: { code: string } }>(`/api/loyalty/${customer}`);
+  await toxiproxy.setEnabled('loyalty-to-redis', true);
+  // Assess
+  t.equal(during.status, 502, 'reads say the store is unavailable while cut');
+  t.equal(during.body.error.code, 'CAFE_ERR_DEPENDENCY_FAILED');
+  await accountsReach({ [customer]: expected });
+  const restartsAfter = (await labStatus())?.processes.find((p) => p.name === 'loyalty')?.restarts ?? 0;
+  t.equal(restartsAfter, restartsBefore, 'the process rode it out without a restart');
 });
 
 t.test('batch-calculation recomputes every balance from the ledger and finds no drift', async (t) => {
