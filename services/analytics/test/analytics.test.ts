@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { waitFor } from '@cloudcafe/local-platform';
+import { labStatus, signalProcess, waitFor } from '@cloudcafe/local-platform';
 import t from 'tap';
 import { cancelled, confirmed, getJson, kinesis, lab, publish, RUN } from './support/lab.js';
 
@@ -179,6 +179,45 @@ t.test('a cancellation after confirmation is a refund, once', async (t) => {
   });
   t.equal(after.refunds - before.refunds, 1, 'one refund for the order');
   t.equal(after.refundedCents - before.refundedCents, 2500, 'of the confirmed total');
+});
+
+t.test('the worker killed mid-stream resumes from its checkpoint with totals intact', async (t) => {
+  // Prepare: enough events that the kill lands while batches are being applied
+  const events = Array.from({ length: 1200 }, (_, n) =>
+    confirmed(`cust-${RUN}-kill${n % 40}`, 200 + (n % 97) * 13, at(60 + (n % 30))),
+  );
+  const revenue = events.reduce((s, e) => s + e.totalCents, 0);
+  const before = await summary();
+  const analytics = async () => (await labStatus())?.processes.find((p) => p.name === 'analytics');
+  const restartsBefore = (await analytics())?.restarts ?? 0;
+  // Act
+  await publish(client, events);
+  let seen = 0;
+  await waitFor(
+    'analytics to start applying the batch',
+    async () => {
+      seen = (await summary()).confirmedOrders - before.confirmedOrders;
+      return seen > 0;
+    },
+    { timeoutMs: 30_000, intervalMs: 20 },
+  );
+  await signalProcess('analytics', 'SIGKILL');
+  t.comment(`killed after ${seen} of ${events.length} orders were applied`);
+  await waitFor(
+    'analytics to restart',
+    async () => {
+      const now = await analytics();
+      return (now?.restarts ?? 0) > restartsBefore && now?.state === 'running';
+    },
+    { timeoutMs: 30_000 },
+  );
+  // Assess
+  const after = await summaryReaches(
+    { orders: before.confirmedOrders + events.length, revenue: before.revenueCents + revenue },
+    90_000,
+  );
+  t.equal(after.confirmedOrders - before.confirmedOrders, events.length, 'every order counted exactly once');
+  t.equal(after.revenueCents - before.revenueCents, revenue, 'revenue equals the events');
 });
 
 t.test('query-storm runs concurrent reports and reports their timings', async (t) => {
