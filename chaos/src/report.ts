@@ -1,10 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Journal } from './journal.js';
+import { faultWindows, reportHtml } from './report-html.js';
 import type { ExperimentResult } from './runner.js';
+import type { Sample } from './telemetry.js';
 
 /**
- * Writes what a run found, for people (summary.md) and for CI (junit.xml: one case per
+ * Writes what a run found, for people (report.html with charts, summary.md) and for CI (junit.xml: one case per
  * hypothesis, fault effect and recovery). Everything comes from the results and the journal.
  */
 
@@ -98,9 +100,18 @@ export function junitXml(summary: RunSummary): string {
   ].join('\n');
 }
 
-/** Writes summary.md and junit.xml beside the journal; returns the report folder. */
-export function writeReports(journal: Journal, summary: RunSummary): string {
+/** Writes report.html, summary.md, junit.xml and results.json beside the journal; returns the folder. */
+export function writeReports(
+  journal: Journal,
+  summary: RunSummary,
+  samples: readonly Sample[],
+  origin: number,
+): string {
   journal.flush();
+  writeFileSync(
+    join(journal.dir, 'report.html'),
+    reportHtml(summary, samples, faultWindows(journal.events, origin)),
+  );
   writeFileSync(join(journal.dir, 'summary.md'), summaryMarkdown(summary));
   writeFileSync(join(journal.dir, 'junit.xml'), junitXml(summary));
   writeFileSync(join(journal.dir, 'results.json'), `${JSON.stringify(summary, null, 2)}\n`);

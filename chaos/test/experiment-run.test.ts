@@ -68,7 +68,7 @@ function cli(...args: string[]): Run {
   return run;
 }
 
-const reportDir = (stdout: string) => /report:\s+(\S+)\/summary\.md/.exec(stdout)?.[1];
+const reportDir = (stdout: string) => /report:\s+(\S+)\/report\.html/.exec(stdout)?.[1];
 const journalOf = (d: string) =>
   JSON.parse(readFileSync(join(d, 'journal.json'), 'utf8')) as { events: { type: string }[] };
 
@@ -92,7 +92,8 @@ t.test('a latency experiment verifies its fault, rolls back and writes its repor
   t.match(run.stdout, /✓ effect of "slow link": round trip .* ms → .* ms/);
   t.match(run.stdout, /verdict: PASSED/);
   const d = reportDir(run.stdout) as string;
-  for (const f of ['journal.json', 'summary.md', 'junit.xml']) t.ok(existsSync(join(d, f)), `${f} written`);
+  for (const f of ['journal.json', 'report.html', 'summary.md', 'junit.xml'])
+    t.ok(existsSync(join(d, f)), `${f} written`);
   const types = journalOf(d).events.map((e) => e.type);
   t.ok(
     types.indexOf('fault.injecting') < types.indexOf('fault.injected'),

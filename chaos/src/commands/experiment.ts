@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { addDriverFlags, type DriverOptions, driverOptionsFrom } from '../drivers/index.js';
 import {
   DocumentError,
   experimentFile,
@@ -12,6 +13,7 @@ import { Journal, type JournalEvent, newRunId } from '../journal.js';
 import { passed, type RunSummary, writeReports } from '../report.js';
 import { type ExperimentResult, plan, runExperiment } from '../runner.js';
 import { table } from '../table.js';
+import { startSampler } from '../telemetry.js';
 
 /** One readable line per journal event: the live progress view of a run. */
 function progressLine(event: JournalEvent): string | undefined {
@@ -99,6 +101,7 @@ export async function runAndReport(options: {
   warmupMs?: number;
   gapMs?: number;
   gameday?: string;
+  driverOptions?: DriverOptions;
 }): Promise<{ dir: string; ok: boolean }> {
   const runId = newRunId(options.name);
   const journal = new Journal(runId, { name: options.name, platform: options.platform });
@@ -107,8 +110,10 @@ export async function runAndReport(options: {
     if (line) process.stdout.write(`${line}\n`);
   });
   const { signal, dispose } = interruptible();
-  const startedAt = new Date().toISOString();
+  const origin = Date.now();
+  const startedAt = new Date(origin).toISOString();
   const results: ExperimentResult[] = [];
+  const sampler = startSampler();
   try {
     if (options.gameday) {
       journal.record('gameday.started', {
@@ -123,10 +128,18 @@ export async function runAndReport(options: {
     for (const [i, experiment] of options.experiments.entries()) {
       if (signal.aborted) break;
       if (i > 0 && options.gapMs) await new Promise((r) => setTimeout(r, options.gapMs));
-      results.push(await runExperiment(experiment, { platform: options.platform, journal, signal }));
+      // the monitor watches what the experiment's hypothesis watches
+      sampler.setTargets(experiment.steadyState.probes.filter((p) => (p.method ?? 'GET') === 'GET' && !p.admin).map((p) => p.path));
+      results.push(await runExperiment(experiment, {
+          platform: options.platform,
+          journal,
+          signal,
+          ...(options.driverOptions ? { driverOptions: options.driverOptions } : {}),
+        }));
     }
   } finally {
     dispose();
+    await sampler.stop();
   }
   const summary: RunSummary = {
     runId,
@@ -136,9 +149,9 @@ export async function runAndReport(options: {
     finishedAt: new Date().toISOString(),
     results,
   };
-  const dir = writeReports(journal, summary);
+  const dir = writeReports(journal, summary, sampler.samples, origin);
   const ok = passed(summary) && !signal.aborted && results.length === options.experiments.length;
-  process.stdout.write(`\nreport:  ${dir}/summary.md\nverdict: ${ok ? 'PASSED' : 'FAILED'}\n`);
+  process.stdout.write(`\nreport:  ${dir}/report.html\nsummary: ${dir}/summary.md\nverdict: ${ok ? 'PASSED' : 'FAILED'}\n`);
   return { dir, ok };
 }
 
@@ -178,38 +191,41 @@ export function registerExperimentCommands(program: Command): void {
       process.stdout.write(`${table(['id', 'title', 'faults', 'platforms'], rows)}\n`);
     });
 
-  experiment
+  addDriverFlags(experiment
     .command('run')
     .description('run one experiment against the lab and write reports/<run-id>/')
     .argument('<file>', 'an experiment file or id')
     .option('--platform <platform>', 'local | kubernetes | aws', 'local')
-    .option('--dry-run', 'print the plan; touch nothing')
-    .action(async (file: string, opts: { platform: string; dryRun?: boolean }) => {
+    .option('--dry-run', 'print the plan; touch nothing'))
+    .action(async (file: string, opts: { platform: string; dryRun?: boolean; yes?: boolean } & Parameters<typeof driverOptionsFrom>[0]) => {
       const platform = parsePlatform(opts.platform);
       const e = loadExperiment(experimentFile(file));
       checkPlatform(e, platform);
-      if (opts.dryRun) {
-        process.stdout.write(`${plan(e, platform).join('\n')}\n`);
+      const driverOptions = driverOptionsFrom(opts);
+      if (opts.dryRun || (platform !== 'local' && !opts.yes)) {
+        process.stdout.write(`${plan(e, platform, driverOptions).join('\n')}\n`);
+        if (!opts.dryRun) process.stdout.write(`(dry run: pass --yes to inject on ${platform})\n`);
         return;
       }
-      const { ok } = await runAndReport({ name: e.id, experiments: [e], platform });
+      const { ok } = await runAndReport({ name: e.id, experiments: [e], platform, driverOptions });
       if (!ok) process.exitCode = 1;
     });
 
-  program
+  addDriverFlags(program
     .command('gameday')
     .description('run a game day: an ordered list of experiments with warm-up and gaps')
     .argument('[name]', 'a game day in chaos/gamedays (or a file)', 'default')
     .option('--platform <platform>', 'local | kubernetes | aws', 'local')
-    .option('--dry-run', 'print the plan; touch nothing')
-    .action(async (name: string, opts: { platform: string; dryRun?: boolean }) => {
+    .option('--dry-run', 'print the plan; touch nothing'))
+    .action(async (name: string, opts: { platform: string; dryRun?: boolean; yes?: boolean } & Parameters<typeof driverOptionsFrom>[0]) => {
       const platform = parsePlatform(opts.platform);
       const { gameday, experiments } = loadGameDay(gameDayFile(name));
       for (const e of experiments) checkPlatform(e, platform);
-      if (opts.dryRun) {
+      const driverOptions = driverOptionsFrom(opts);
+      if (opts.dryRun || (platform !== 'local' && !opts.yes)) {
         process.stdout.write(
           `${gameday.title}: warm-up ${gameday.warmup}, ${gameday.gap} between experiments\n${experiments
-            .map((e) => plan(e, platform).join('\n'))
+            .map((e) => plan(e, platform, driverOptions).join('\n'))
             .join('\n')}\n`,
         );
         return;
@@ -221,6 +237,7 @@ export function registerExperimentCommands(program: Command): void {
         platform,
         warmupMs: durationMs(gameday.warmup),
         gapMs: durationMs(gameday.gap),
+        driverOptions,
       });
       if (!ok) process.exitCode = 1;
     });

@@ -9,3 +9,4 @@ export { type LabState, readLabState } from './state.js';
 export type { ProcessState, ProcessStatus } from './supervisor.js';
 export { type Dependency, type Link, linkName, linksFor, presentServices, SERVICES } from './topology.js';
 export { type Proxy, type Toxic, type ToxicType, ToxiproxyClient } from './toxiproxy-client.js';
+export { awsEndpointUrl, localAwsEnv } from './engines/aws.js';
