@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { dirname } from 'node:path';
 import { ENGINES } from './engines/index.js';
 import type { LabPaths } from './engines/types.js';
 import { createGateway, PUBLIC_PATHS } from './gateway.js';
@@ -82,6 +83,12 @@ export class LabDaemon {
     const startedAt = new Date().toISOString();
     // Answer status while starting, so `lab up` can show progress and `lab down` can stop us.
     this.control = await this.listenControl();
+
+    // A fresh lab is a fresh world. The AWS emulators keep their state in memory only, so data
+    // kept by PostgreSQL, Redis or FerretDB across a restart would point at reservations,
+    // payments and receipts that no longer exist — an inconsistency no real platform has.
+    rmSync(dirname(paths.dataDir('x')), { recursive: true, force: true });
+    log('lab.data-reset', { dir: dirname(paths.dataDir('x')) });
 
     for (const engine of ENGINES) {
       log('engine.preparing', { name: engine.name });
