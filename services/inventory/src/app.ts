@@ -194,8 +194,15 @@ export async function buildApp(config: InventoryConfig, options: BuildOptions = 
       }
     },
   });
-  store = new InventoryStore(app, config.RESERVATION_HOLD_SECONDS);
   cache = new CatalogueCache(app, redis, config.CACHE_TTL_SECONDS);
+  store = new InventoryStore(
+    app,
+    config.RESERVATION_HOLD_SECONDS,
+    (skus) => cached().invalidate(skus),
+    config.DYNAMODB_MAX_IN_FLIGHT,
+    config.DYNAMODB_MAX_WRITES_IN_FLIGHT,
+    config.RESERVATION_RETENTION_SECONDS * 1000,
+  );
   function inventory(): InventoryStore {
     if (!store) throw new Error('inventory store used before the app was built');
     return store;

@@ -10,6 +10,20 @@ export const InventoryConfigSchema = Type.Object({
     description: 'How long a reservation whose order never committed holds stock before the sweeper frees it',
   }),
   SWEEP_INTERVAL_MS: Type.Integer({ minimum: 500, maximum: 600_000, default: 5000 }),
+  DYNAMODB_MAX_IN_FLIGHT: Type.Integer({
+    minimum: 1,
+    maximum: 256,
+    default: 8,
+    description: 'DynamoDB calls in flight per instance; the rest queue briefly',
+  }),
+  DYNAMODB_MAX_WRITES_IN_FLIGHT: Type.Integer({
+    minimum: 1,
+    maximum: 256,
+    default: 1,
+    description:
+      'DynamoDB writes in flight per instance. 1 keeps the local emulator (moto) correct: its cancelled transactions restore a table snapshot over concurrent writes. Raise it on AWS',
+  }),
+  RESERVATION_RETENTION_SECONDS: Type.Integer({ minimum: 60, maximum: 30 * 86_400, default: 900 }),
   CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 5 }),
 });
 

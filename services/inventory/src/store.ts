@@ -1,6 +1,7 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  DeleteCommand,
   GetCommand,
   PutCommand,
   ScanCommand,
@@ -13,6 +14,7 @@ import { TABLES } from '@cloudcafe/contracts';
 import { CafeError, type ServiceApp } from '@cloudcafe/kit';
 import type { SeedItem } from './catalogue.js';
 import { callDependency } from './dependency.js';
+import { Limiter } from './limiter.js';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -40,17 +42,65 @@ const MAX_TRANSACTION_ATTEMPTS = 6;
  * a reservation's stock moves exactly once whatever the concurrency or the retries.
  */
 export class InventoryStore {
+  private readonly limiter: Limiter;
+  private readonly writes: Limiter;
+  /** Unit prices by SKU, kept briefly: a reservation then costs one transaction, not three calls. */
+  private readonly priceCache = new Map<string, { price: number; until: number }>();
+
   constructor(
     private readonly app: ServiceApp,
     private readonly holdSeconds: number,
-  ) {}
+    /** Told which SKUs the sweeper moved, so cached reads drop them. */
+    private readonly onStockChange: (skus: string[]) => Promise<void> = async () => {},
+    maxInFlight = 8,
+    maxWritesInFlight = 1,
+    private readonly retentionMs = 15 * 60_000,
+    private readonly priceTtlMs = 30_000,
+  ) {
+    this.limiter = new Limiter(maxInFlight);
+    this.writes = new Limiter(maxWritesInFlight);
+  }
 
   private get db() {
     return this.app.aws.documentClient;
   }
 
   private call<T>(fn: () => Promise<T>): Promise<T> {
-    return callDependency(this.app, 'dynamodb', fn);
+    return this.limiter.run(() => callDependency(this.app, 'dynamodb', fn));
+  }
+
+  /**
+   * Every write goes through one lane per instance (`DYNAMODB_MAX_WRITES_IN_FLIGHT`, default 1).
+   * The local emulator (moto) snapshots whole tables for each transaction and restores the
+   * snapshot when one is cancelled, which silently undoes writes other threads made meanwhile;
+   * serialising writes is what keeps its stock counts true. On AWS, raise the limit.
+   */
+  private write<T>(fn: () => Promise<T>): Promise<T> {
+    return this.writes.run(() => this.call(fn));
+  }
+
+  /**
+   * One transaction. Every transaction here is guarded by conditions that make a repeat
+   * detectable (the reservation's put, its status), so one whose answer was lost (a timeout,
+   * the emulator's occasional 500 under concurrency) is simply sent again.
+   */
+  private transact(items: TransactItem[]): Promise<void> {
+    return this.writes.run(() => this.transactUnqueued(items));
+  }
+
+  private async transactUnqueued(items: TransactItem[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.call(() => this.db.send(new TransactWriteCommand({ TransactItems: items })));
+        return;
+      } catch (err) {
+        const lostAnswer =
+          err instanceof CafeError &&
+          (err.code === 'CAFE_ERR_DEPENDENCY_FAILED' || err.code === 'CAFE_ERR_DEPENDENCY_TIMEOUT');
+        if (!lostAnswer || attempt >= 3) throw err;
+        await new Promise((r) => setTimeout(r, 25 * attempt));
+      }
+    }
   }
 
   /** Writes the catalogue items that do not exist yet; existing stock is never reset. */
@@ -58,20 +108,22 @@ export class InventoryStore {
     let created = 0;
     for (const item of items) {
       try {
-        await this.db.send(
-          new PutCommand({
-            TableName: TABLES.inventory,
-            Item: {
-              sku: item.sku,
-              name: item.name,
-              category: item.category,
-              price: item.price,
-              available: item.stock,
-              reserved: 0,
-              sold: 0,
-            },
-            ConditionExpression: 'attribute_not_exists(sku)',
-          }),
+        await this.write(() =>
+          this.db.send(
+            new PutCommand({
+              TableName: TABLES.inventory,
+              Item: {
+                sku: item.sku,
+                name: item.name,
+                category: item.category,
+                price: item.price,
+                available: item.stock,
+                reserved: 0,
+                sold: 0,
+              },
+              ConditionExpression: 'attribute_not_exists(sku)',
+            }),
+          ),
         );
         created++;
       } catch (err) {
@@ -108,7 +160,8 @@ export class InventoryStore {
 
   /** Creates the SKU with no stock, or renames / reprices it; stock is only moved by restock. */
   async upsert(sku: string, name: string, category: string, price: number): Promise<InventoryItem> {
-    const { Attributes } = await this.call(() =>
+    this.priceCache.delete(sku);
+    const { Attributes } = await this.write(() =>
       this.db.send(
         new UpdateCommand({
           TableName: TABLES.inventory,
@@ -126,7 +179,7 @@ export class InventoryStore {
 
   async restock(sku: string, quantity: number): Promise<InventoryItem> {
     try {
-      const { Attributes } = await this.call(() =>
+      const { Attributes } = await this.write(() =>
         this.db.send(
           new UpdateCommand({
             TableName: TABLES.inventory,
@@ -165,9 +218,7 @@ export class InventoryStore {
     requested: readonly ReservationItemRequest[],
   ): Promise<{ reservation: StoredReservation; created: boolean }> {
     const wanted = mergeLines(requested);
-    const existing = await this.reservation(orderId);
-    if (existing) return { reservation: sameOrConflict(existing, wanted), created: false };
-
+    // No read first: the reservation's own put condition detects a repeat inside the transaction.
     const prices = await this.prices(wanted.map((l) => l.sku));
     const now = Date.now();
     const reservation: StoredReservation = {
@@ -200,18 +251,31 @@ export class InventoryStore {
 
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.call(() => this.db.send(new TransactWriteCommand({ TransactItems: transactItems })));
+        const repeat = await this.writes.run(async () => {
+          // Inside the write lane the counts cannot move under us (on this instance), so a
+          // sold-out SKU is refused with one read instead of a transaction the emulator would
+          // have to snapshot and roll back. The transaction's conditions stay the guarantee.
+          const short = await this.firstShort(wanted);
+          if (short) {
+            const existing = await this.reservation(orderId);
+            if (existing) return existing;
+            throw await this.outOfStock(short);
+          }
+          await this.transactUnqueued(transactItems);
+          return undefined;
+        });
+        if (repeat) return { reservation: sameOrConflict(repeat, wanted), created: false };
         this.app.metrics.inc('inventory_reservations_total', { outcome: 'reserved' });
         return { reservation, created: true };
       } catch (err) {
         if (!(err instanceof TransactionCanceledException)) throw err;
         const reasons = (err.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
-        const failed = reasons.indexOf('ConditionalCheckFailed');
-        if (failed === wanted.length) {
-          // Another request for the same order won the race: answer what it reserved.
+        if (reasons[wanted.length] === 'ConditionalCheckFailed' || reasons.length === 0) {
+          // A repeat, or another request for the same order won the race: answer what it reserved.
           const winner = await this.reservation(orderId);
           if (winner) return { reservation: sameOrConflict(winner, wanted), created: false };
         }
+        const failed = reasons.indexOf('ConditionalCheckFailed');
         this.app.metrics.inc('stock_conflicts_total');
         const short = failed >= 0 && failed < wanted.length ? wanted[failed] : undefined;
         if (short) throw await this.outOfStock(short);
@@ -264,7 +328,8 @@ export class InventoryStore {
       );
       for (const item of page.Items ?? []) {
         try {
-          await this.release(String(item.orderId), 'expired', true);
+          const freed = await this.release(String(item.orderId), 'expired', true);
+          await this.onStockChange(freed.items.map((l) => l.sku));
           released++;
         } catch (err) {
           // Attached or released by someone else since the scan: nothing to free.
@@ -273,7 +338,43 @@ export class InventoryStore {
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
+    await this.deleteFinished(now - this.retentionMs);
     return released;
+  }
+
+  /**
+   * Forgets committed and released reservations past the retention. The order service answers
+   * repeats of an old order from its own idempotency records, so inventory need not remember
+   * them forever; and the local emulator's transactions cost time in proportion to table size.
+   */
+  private async deleteFinished(before: number): Promise<void> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.call(() =>
+        this.db.send(
+          new ScanCommand({
+            TableName: TABLES.reservations,
+            FilterExpression: 'finishedAtMs < :before',
+            ExpressionAttributeValues: { ':before': before },
+            ProjectionExpression: 'orderId',
+            ...(startKey && { ExclusiveStartKey: startKey }),
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        await this.write(() =>
+          this.db.send(
+            new DeleteCommand({
+              TableName: TABLES.reservations,
+              Key: { orderId: item.orderId },
+              ConditionExpression: 'finishedAtMs < :before',
+              ExpressionAttributeValues: { ':before': before },
+            }),
+          ),
+        ).catch(() => undefined);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
   }
 
   private async transition(
@@ -317,26 +418,25 @@ export class InventoryStore {
     const values: Record<string, unknown> = { ':to': to, ':from0': from[0], ':from1': from[1] ?? from[0] };
     if (onlyExpired) values[':now'] = Date.now();
     if (reason !== undefined) values[':reason'] = reason;
+    if (to !== 'attached') {
+      values[':fin'] = Date.now();
+      // Epoch seconds for DynamoDB TTL on AWS; the local sweeper deletes them itself.
+      values[':ttl'] = Math.floor((Date.now() + this.retentionMs) / 1000);
+    }
     try {
-      await this.call(() =>
-        this.db.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: TABLES.reservations,
-                  Key: { orderId },
-                  UpdateExpression: `SET #s = :to${reason !== undefined ? ', reason = :reason' : ''} REMOVE expiresAtMs`,
-                  ConditionExpression: `(#s = :from0 OR #s = :from1)${guard}`,
-                  ExpressionAttributeNames: { '#s': 'status' },
-                  ExpressionAttributeValues: values,
-                },
-              },
-              ...stock,
-            ],
-          }),
-        ),
-      );
+      await this.transact([
+        {
+          Update: {
+            TableName: TABLES.reservations,
+            Key: { orderId },
+            UpdateExpression: `SET #s = :to${reason !== undefined ? ', reason = :reason' : ''} REMOVE expiresAtMs`,
+            ConditionExpression: `(#s = :from0 OR #s = :from1)${guard}`,
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: values,
+          },
+        },
+        ...stock,
+      ]);
     } catch (err) {
       if (!(err instanceof TransactionCanceledException)) throw err;
       this.app.metrics.inc('stock_conflicts_total');
@@ -357,6 +457,13 @@ export class InventoryStore {
   }
 
   private async prices(skus: readonly string[]): Promise<Map<string, number>> {
+    const now = Date.now();
+    const prices = new Map<string, number>();
+    for (const sku of skus) {
+      const hit = this.priceCache.get(sku);
+      if (hit && hit.until > now) prices.set(sku, hit.price);
+    }
+    if (prices.size === skus.length) return prices;
     const out = await this.call(() =>
       this.db.send(
         new BatchGetCommand({
@@ -366,11 +473,35 @@ export class InventoryStore {
         }),
       ),
     );
-    const prices = new Map<string, number>();
-    for (const row of out.Responses?.[TABLES.inventory] ?? []) prices.set(String(row.sku), Number(row.price));
+    for (const row of out.Responses?.[TABLES.inventory] ?? []) {
+      prices.set(String(row.sku), Number(row.price));
+      this.priceCache.set(String(row.sku), { price: Number(row.price), until: now + this.priceTtlMs });
+    }
     const unknown = skus.find((sku) => !prices.has(sku));
     if (unknown !== undefined) throw new CafeError('CAFE_ERR_NOT_FOUND', `no sku ${unknown}`);
     return prices;
+  }
+
+  private async firstShort(
+    lines: readonly { sku: string; quantity: number }[],
+  ): Promise<{ sku: string; quantity: number } | undefined> {
+    const out = await this.call(() =>
+      this.db.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [TABLES.inventory]: {
+              Keys: lines.map((l) => ({ sku: l.sku })),
+              ProjectionExpression: 'sku, available',
+              ConsistentRead: true,
+            },
+          },
+        }),
+      ),
+    );
+    const available = new Map(
+      (out.Responses?.[TABLES.inventory] ?? []).map((row) => [String(row.sku), Number(row.available)]),
+    );
+    return lines.find((l) => (available.get(l.sku) ?? 0) < l.quantity);
   }
 
   private async outOfStock(line: { sku: string; quantity: number }): Promise<CafeError> {

@@ -8,7 +8,7 @@ export const OrderConfigSchema = Type.Object({
   }),
   INVENTORY_URL: Type.String({ minLength: 1, description: 'The inventory service, through the lab link' }),
   PG_POOL_MAX: Type.Integer({ minimum: 2, maximum: 100, default: 12 }),
-  INVENTORY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 30_000, default: 3000 }),
+  INVENTORY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 30_000, default: 15_000 }),
   RELAY_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
   RELAY_IDLE_MS: Type.Integer({ minimum: 10, maximum: 10_000, default: 200 }),
   RELAY_MAX_BACKOFF_MS: Type.Integer({ minimum: 100, maximum: 300_000, default: 15_000 }),

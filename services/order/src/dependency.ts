@@ -20,9 +20,11 @@ export async function callDependency<T>(
     );
     return result;
   } catch (err) {
+    // A refusal the dependency answered on purpose (404, 409…) is a working dependency.
+    const answered = (err instanceof CafeError && err.statusCode < 500) || isBusinessError(err);
     app.metrics.observe(
       'dependency_call_duration_ms',
-      { dependency, outcome: 'error' },
+      { dependency, outcome: answered ? 'ok' : 'error' },
       performance.now() - started,
     );
     if (err instanceof CafeError) throw err;

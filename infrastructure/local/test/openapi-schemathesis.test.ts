@@ -1,0 +1,89 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SERVICES, type ServiceName } from '@cloudcafe/kit';
+import t from 'tap';
+import { labPaths, readLabState } from '../src/index.js';
+
+// schemathesis (PyPI, installed by scripts/bootstrap) fuzzes every service's published OpenAPI
+// document through the gateway of the running lab: zero 5xx, zero responses that break their
+// declared schema, status or content type. The whole file stays under 3 minutes: the time
+// budget is shared out between the services the lab runs.
+//
+// Two kinds of admin operation are left out on purpose, because they change the lab's
+// behaviour by design: setting a fault flag (dependency-errors makes 503s on purpose) and
+// starting a stress run (minutes of CPU). Their validation and auth are covered by the kit's
+// own tests; every other operation, admin or not, is fuzzed with the admin token.
+
+const paths = labPaths();
+const SCHEMATHESIS = join(paths.venvBin, 'schemathesis');
+const TOTAL_BUDGET_S = 120;
+const CHECKS = [
+  'not_a_server_error',
+  'response_schema_conformance',
+  'status_code_conformance',
+  'content_type_conformance',
+].join(',');
+
+function run(args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(SCHEMATHESIS, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+const state = readLabState(paths);
+if (!state) throw new Error('the lab is not up: run through `npm test` or `npx cloudcafe lab up` first');
+if (!existsSync(SCHEMATHESIS)) throw new Error(`${SCHEMATHESIS} is missing: run scripts/bootstrap`);
+const token = readFileSync(state.adminTokenFile, 'utf8').trim();
+const services = state.services.filter((s): s is typeof s & { name: ServiceName } => s.name in SERVICES);
+const perServiceS = Math.max(10, Math.floor(TOTAL_BUDGET_S / Math.max(1, services.length)));
+
+for (const service of services) {
+  const segment = SERVICES[service.name].segment;
+  t.test(`${service.name}: schemathesis finds no 5xx and no schema violation`, async (t) => {
+    // Prepare
+    const spec = `${state.gateway}/api/${segment}/openapi.json`;
+    // Act
+    const { code, output } = await run(
+      [
+        'run',
+        spec,
+        '--url',
+        state.gateway,
+        '-H',
+        `Authorization: Bearer ${token}`,
+        '--checks',
+        CHECKS,
+        '--exclude-path-regex',
+        '/(stress/[^/]+|admin/flags/[^/]+)$',
+        '--max-examples',
+        '25',
+        '--max-time',
+        String(perServiceS),
+        '--request-timeout',
+        '10',
+        '--seed',
+        '20261121',
+        '--no-color',
+      ],
+      (perServiceS + 30) * 1000,
+    );
+    // Assess
+    const summary = output.split('\n').slice(-40).join('\n');
+    t.equal(code, 0, `schemathesis passed for ${spec}`, { diagnostic: code !== 0, output: summary });
+    t.match(output, /generated, \d+ passed/, 'it generated and ran test cases');
+    t.notMatch(output, /\d+ failed/, 'no test case failed');
+  });
+}
