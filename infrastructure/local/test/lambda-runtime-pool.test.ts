@@ -61,7 +61,7 @@ function pool(options: { idleMs?: number; path?: string } = {}): InstancePool {
   return created;
 }
 
-const soon = (ms = 10_000) => Date.now() + ms;
+const soon = (timeoutMs = 10_000) => ({ initTimeoutMs: 30_000, timeoutMs });
 
 t.test('the first invocation pays the init; the next reuses the warm instance', async (t) => {
   // Prepare
@@ -149,4 +149,19 @@ t.test('recycleAll retires idle instances now and busy ones when they finish', a
   t.equal(p.recycleAll(), 1);
   t.equal(p.view().length, 0);
   t.equal((await p.invoke(event('ok'), 'req-after', soon())).cold, true);
+});
+
+t.test('an init that outlasts its own bound fails the invocation as a timeout', async (t) => {
+  const slowPath = join(dir, 'slow.mjs');
+  writeFileSync(
+    slowPath,
+    'const until = Date.now() + 3000;\nwhile (Date.now() < until) {}\nexport const handler = async () => ({});\n',
+  );
+  const p = pool({ path: slowPath });
+  const error = await p
+    .invoke(event('ok'), 'req-1', { initTimeoutMs: 500, timeoutMs: 10_000 })
+    .catch((e: unknown) => e);
+  t.ok(error instanceof InstanceInvocationError && error.timedOut && error.cold);
+  t.match((error as Error).message, /init of instance \d+ timed out/);
+  t.equal(p.view().length, 0, 'the environment is not kept');
 });

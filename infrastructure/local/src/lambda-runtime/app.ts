@@ -78,6 +78,8 @@ export async function buildRuntimeApp(
       batchWindowMs: config.LAMBDA_BATCH_WINDOW_MS,
       maxConcurrency: config.LAMBDA_MAX_CONCURRENCY,
       timeoutMs: config.LAMBDA_TIMEOUT_MS,
+      initTimeoutMs: config.LAMBDA_INIT_TIMEOUT_MS,
+      visibilitySeconds: config.LAMBDA_VISIBILITY_SECONDS,
       retryBaseSeconds: config.LAMBDA_RETRY_BASE_SECONDS,
       retryMaxSeconds: config.LAMBDA_RETRY_MAX_SECONDS,
     },

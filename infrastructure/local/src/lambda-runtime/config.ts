@@ -21,6 +21,20 @@ export const RuntimeConfigSchema = Type.Object({
   LAMBDA_BATCH_WINDOW_MS: Type.Integer({ minimum: 0, maximum: 300_000, default: 100 }),
   LAMBDA_MAX_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
   LAMBDA_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 900_000, default: 20_000 }),
+  LAMBDA_INIT_TIMEOUT_MS: Type.Integer({
+    minimum: 1000,
+    maximum: 120_000,
+    default: 30_000,
+    description:
+      'Bound on an instance init, apart from the invocation timeout (Lambda: 10 s; more here, where ' +
+      'a few inits share two cores with the whole lab)',
+  }),
+  LAMBDA_VISIBILITY_SECONDS: Type.Integer({
+    minimum: 5,
+    maximum: 43_200,
+    default: 30,
+    description: 'The queue visibility timeout the heartbeat renews for batches in flight',
+  }),
   LAMBDA_IDLE_MS: Type.Integer({
     minimum: 1000,
     maximum: 3_600_000,

@@ -47,6 +47,23 @@ export class InstanceInvocationError extends Error {
   }
 }
 
+export interface InvocationLimits {
+  readonly initTimeoutMs: number;
+  readonly timeoutMs: number;
+}
+
+async function within<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new InvocationTimeoutError(message)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
 
 class Instance {
@@ -104,26 +121,24 @@ class Instance {
     this.ready.catch(() => {});
   }
 
-  async invoke(event: SQSEvent, requestId: string, deadline: number): Promise<SQSBatchResponse | undefined> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new InvocationTimeoutError(`invocation ${requestId} timed out`)),
-        Math.max(0, deadline - Date.now()),
-      );
+  /**
+   * Waits for the init (bounded by `limits.initTimeoutMs`), then runs the invocation (bounded
+   * by `limits.timeoutMs`, counted from the end of the init, as Lambda bounds the two phases
+   * separately).
+   */
+  async invoke(
+    event: SQSEvent,
+    requestId: string,
+    limits: InvocationLimits,
+  ): Promise<SQSBatchResponse | undefined> {
+    await within(this.ready, limits.initTimeoutMs, `init of instance ${this.id} timed out`);
+    const deadline = Date.now() + limits.timeoutMs;
+    const result = new Promise<SQSBatchResponse | undefined>((resolve, reject) => {
+      this.pending = { requestId, resolve, reject };
     });
-    try {
-      // The init counts against the first invocation's timeout, as on Lambda.
-      await Promise.race([this.ready, timeout]);
-      const result = new Promise<SQSBatchResponse | undefined>((resolve, reject) => {
-        this.pending = { requestId, resolve, reject };
-      });
-      const message: ToInstance = { type: 'invoke', requestId, event, deadline };
-      this.worker.postMessage(message);
-      return await Promise.race([result, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const message: ToInstance = { type: 'invoke', requestId, event, deadline };
+    this.worker.postMessage(message);
+    return within(result, limits.timeoutMs, `invocation ${requestId} timed out`);
   }
 
   view(): InstanceView {
@@ -153,7 +168,7 @@ export class InstancePool {
   constructor(private readonly options: InstancePoolOptions) {}
 
   /** Runs one invocation on an idle instance, or on a new one (a cold start). */
-  async invoke(event: SQSEvent, requestId: string, deadline: number): Promise<InvokeOutcome> {
+  async invoke(event: SQSEvent, requestId: string, limits: InvocationLimits): Promise<InvokeOutcome> {
     let instance = [...this.instances.values()].find((i) => i.state === 'idle' && !i.retire);
     const cold = instance === undefined;
     if (!instance) {
@@ -163,7 +178,7 @@ export class InstancePool {
     instance.state = 'busy';
     instance.invocations += 1;
     try {
-      const response = await instance.invoke(event, requestId, deadline);
+      const response = await instance.invoke(event, requestId, limits);
       return { response, cold, initMs: cold ? instance.initMs : undefined, instanceId: instance.id };
     } catch (error) {
       // A handler error leaves the environment usable (Lambda keeps it); a timeout or a crash

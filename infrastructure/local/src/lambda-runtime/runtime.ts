@@ -39,6 +39,9 @@ export interface RuntimeSettings {
   readonly batchWindowMs: number;
   readonly maxConcurrency: number;
   readonly timeoutMs: number;
+  readonly initTimeoutMs: number;
+  /** The queue's visibility timeout: in-flight batches are kept invisible by a heartbeat. */
+  readonly visibilitySeconds: number;
   readonly retryBaseSeconds: number;
   readonly retryMaxSeconds: number;
 }
@@ -188,7 +191,7 @@ export class LambdaRuntime {
   }
 
   private async invoke(messages: Message[]): Promise<void> {
-    const { functionName, timeoutMs } = this.settings;
+    const { functionName, timeoutMs, initTimeoutMs } = this.settings;
     const requestId = randomUUID();
     const started = Date.now();
     const startedPerf = performance.now();
@@ -201,13 +204,20 @@ export class LambdaRuntime {
     let initMs: number | undefined;
     let instanceId: number | undefined;
     let errorMessage: string | undefined;
+    // A slow cold start plus a long invocation can outlast the queue's visibility timeout; the
+    // batch is kept invisible while it is being worked on, as Lambda's poller does. If the
+    // runtime dies, the heartbeat dies with it and the messages come back within one timeout.
+    const heartbeat = setInterval(
+      () => void this.extendVisibility(messages),
+      (this.settings.visibilitySeconds * 1000) / 3,
+    );
     try {
       if (errorRate > 0 && Math.random() < errorRate) {
         outcome = 'injected-error';
         throw new Error('injected fault: invocation failed (lambda-error flag)');
       }
       if (injectedDelayMs > 0) await sleep(injectedDelayMs);
-      const result = await this.pool.invoke(event, requestId, started + timeoutMs);
+      const result = await this.pool.invoke(event, requestId, { initTimeoutMs, timeoutMs });
       ({ cold, initMs, instanceId } = result);
       failedIds = failedItems(result.response, event);
       if (failedIds.size > 0) outcome = 'partial';
@@ -219,6 +229,7 @@ export class LambdaRuntime {
       errorMessage = (error as Error).message;
       failedIds = new Set(event.Records.map((r) => r.messageId));
     }
+    clearInterval(heartbeat);
     const durationMs = performance.now() - startedPerf;
     this.counters.invocations += 1;
     if (cold) this.counters.coldStarts += 1;
@@ -286,6 +297,26 @@ export class LambdaRuntime {
       // Not fatal: an undeleted success comes back and the ledger makes it a no-op; a failure
       // whose backoff was not set comes back after the queue's own visibility timeout.
       this.log.warn({ error: (error as Error).message }, 'could not settle a batch with the queue');
+    }
+  }
+
+  private async extendVisibility(messages: Message[]): Promise<void> {
+    try {
+      await this.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.settings.queueUrl,
+          Entries: messages.map((m, i) => ({
+            Id: String(i),
+            ReceiptHandle: m.ReceiptHandle,
+            VisibilityTimeout: this.settings.visibilitySeconds,
+          })),
+        }),
+      );
+    } catch (error) {
+      this.log.warn(
+        { error: (error as Error).message },
+        'could not extend the visibility of a batch in flight',
+      );
     }
   }
 
