@@ -62,11 +62,20 @@ t.test('a batch of confirmed orders becomes the balances the orders say', async 
     '/api/loyalty/leaderboard?limit=100',
   );
   t.equal(board.status, 200);
-  const top = customers[2] ?? '';
-  t.ok(
-    board.body.entries.some((e) => e.customerId === top && e.points === expected[top]),
-    'the leaderboard shows the best customer with its balance',
+  // The lab's Redis keeps earlier runs' customers, so this run's may rank anywhere: check the
+  // order, and that each customer is listed exactly when its balance makes the cut.
+  const entries = board.body.entries;
+  t.same(
+    entries.map((e) => e.points),
+    [...entries.map((e) => e.points)].sort((a, b) => b - a),
+    'best first',
   );
+  const cut = entries.length < 100 ? -1 : (entries.at(-1)?.points ?? -1);
+  for (const c of customers) {
+    const listed = entries.find((e) => e.customerId === c);
+    if ((expected[c] ?? 0) > cut) t.equal(listed?.points, expected[c], `${c} is listed with its balance`);
+    else t.ok(listed === undefined || listed.points === expected[c], `${c} below the cut`);
+  }
 });
 
 t.test('duplicated and replayed records change nothing', async (t) => {

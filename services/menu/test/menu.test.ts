@@ -221,7 +221,7 @@ t.test('input that could become a MongoDB operator is refused with a 400', async
   t.equal(flatWhite.body.priceCents, 420, 'the item a PUT tried to zero still costs what it did');
 });
 
-t.test('admin routes need the token', async (t) => {
+t.test('admin routes need the token and refuse conflicts', async (t) => {
   const res = await call<ErrorAnswer>('/api/menu/items', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -229,6 +229,19 @@ t.test('admin routes need the token', async (t) => {
   });
   t.equal(res.status, 401);
   t.equal(res.body.error.code, 'CAFE_ERR_UNAUTHORIZED');
+  const taken = await call<ErrorAnswer>('/api/menu/items', {
+    method: 'POST',
+    headers: adminHeaders(),
+    body: JSON.stringify({ ...newItem('Flat White'), id: 'flat-white' }),
+  });
+  t.equal(taken.status, 409, 'an existing id is a conflict, not an overwrite');
+  t.equal(taken.body.error.code, 'CAFE_ERR_CONFLICT');
+  const missing = await call<ErrorAnswer>('/api/menu/items/no-such-item', {
+    method: 'PUT',
+    headers: adminHeaders(),
+    body: JSON.stringify(newItem('Nothing')),
+  });
+  t.equal(missing.status, 404);
   const openapi = await call<{ paths: Record<string, unknown> }>('/api/menu/openapi.json');
   for (const path of ['/api/menu/items', '/api/menu/items/{id}', '/api/menu/categories']) {
     t.ok(openapi.body.paths[path] ?? openapi.body.paths[path.replace('{id}', ':id')], `${path} documented`);
