@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerExperimentCommands } from './commands/experiment.js';
 import { registerLabCommands } from './commands/lab.js';
+import { registerLoadCommands } from './commands/load.js';
 
 /**
  * `cloudcafe`: the one command for the lab, load, stress, experiments, game days and reports.
@@ -13,6 +14,7 @@ const program = new Command('cloudcafe')
 
 registerLabCommands(program);
 registerExperimentCommands(program);
+registerLoadCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,86 @@
+/**
+ * flash-sale — one limited SKU (LTD-GEISHA-001), many buyers at a fixed arrival rate. setup()
+ * tops the SKU up to exactly STOCK units through the admin restock route; ATTEMPTS buyers (each
+ * a distinct customer, one unit each) arrive at RATE per second. Every answer must be a 202
+ * (sold) or a clean 409 CAFE_ERR_OUT_OF_STOCK: units sold ≤ STOCK, zero 5xx. teardown() reads
+ * the SKU back and counts what the server booked beyond the stock. Every 202 is an
+ * acknowledgement line collected into reports/<run-id>/acknowledged-orders.json.
+ */
+import { fail } from 'k6';
+import type { Options } from 'k6/options';
+import { admin, FLASH_SALE_SKU, get, placeOrder, requireHealthyLab } from '../lib/api.ts';
+import { adminToken, CONFIG, intKnob, withExtraThresholds } from '../lib/config.ts';
+import { METRICS } from '../lib/metrics.ts';
+import { SLO, thresholds } from '../lib/slo.ts';
+
+const STOCK = intKnob('STOCK', 500, 1, 100_000);
+const ATTEMPTS = intKnob('ATTEMPTS', 20_000, 1, 200_000);
+const RATE = intKnob('RATE', 400, 1, 5000);
+const VUS = intKnob('VUS', 300, 1, 2000);
+const seconds = Math.max(1, Math.ceil(ATTEMPTS / RATE));
+
+export const options: Options = {
+  scenarios: {
+    'flash-sale': {
+      executor: 'constant-arrival-rate',
+      rate: RATE,
+      timeUnit: '1s',
+      duration: `${seconds}s`,
+      preAllocatedVUs: Math.min(VUS, RATE),
+      maxVUs: VUS,
+      gracefulStop: '30s',
+    },
+  },
+  thresholds: withExtraThresholds(
+    thresholds(SLO.errors, {
+      // Zero 5xx, and an oversold unit stops the sale at once: nothing after it can be trusted.
+      cloudcafe_http_5xx: [{ threshold: 'count==0', abortOnFail: true }],
+      cloudcafe_flash_sold: [{ threshold: `count<=${STOCK}`, abortOnFail: true }],
+      cloudcafe_flash_oversold: ['count==0'],
+      // Everyone beyond the stock is told so cleanly, when there were more buyers than units.
+      ...(ATTEMPTS > STOCK * 2 && { cloudcafe_orders_out_of_stock: ['count>0'] }),
+    }),
+  ),
+};
+
+interface Item {
+  available: number;
+  reserved: number;
+  sold: number;
+}
+
+export function setup(): { before: Item } {
+  adminToken();
+  requireHealthyLab();
+  const current = get(`/api/inventory/${FLASH_SALE_SKU}`, 'setup').json() as unknown as Item;
+  if (current.available > STOCK) {
+    fail(
+      `${FLASH_SALE_SKU} already has ${current.available} units available, more than STOCK=${STOCK}; run with --stock ${current.available} or more`,
+    );
+  }
+  if (current.available < STOCK) {
+    const res = admin('POST', `/api/inventory/${FLASH_SALE_SKU}/restock`, {
+      quantity: STOCK - current.available,
+    });
+    if (res.status !== 200) fail(`restock of ${FLASH_SALE_SKU} failed: ${res.status} ${String(res.body)}`);
+  }
+  const before = get(`/api/inventory/${FLASH_SALE_SKU}`, 'setup').json() as unknown as Item;
+  if (before.available !== STOCK)
+    fail(`${FLASH_SALE_SKU}: ${before.available} available after restock, want ${STOCK}`);
+  console.warn(`flash sale: ${STOCK} units of ${FLASH_SALE_SKU}, ${ATTEMPTS} attempts at ${RATE}/s`);
+  return { before };
+}
+
+export default function buyer(): void {
+  const placed = placeOrder(`${CONFIG.runTag}-fan-${__VU}-${__ITER}`, [{ sku: FLASH_SALE_SKU, quantity: 1 }]);
+  if (placed.orderId) METRICS.flashSold.add(1);
+}
+
+export function teardown(data: { before: Item }): void {
+  const after = get(`/api/inventory/${FLASH_SALE_SKU}`, 'teardown').json() as unknown as Item;
+  const booked = after.reserved + after.sold - (data.before.reserved + data.before.sold);
+  console.warn(
+    `flash sale: before ${JSON.stringify(data.before)} after ${JSON.stringify(after)}; booked ${booked} of ${STOCK}`,
+  );
+  if (booked > STOCK) METRICS.flashOversold.add(booked - STOCK);
+}
