@@ -1,7 +1,10 @@
 import { Command } from 'commander';
+import { registerDashboardsCommand } from './commands/dashboards.js';
 import { registerExperimentCommands } from './commands/experiment.js';
 import { registerLabCommands } from './commands/lab.js';
 import { registerLoadCommands } from './commands/load.js';
+import { registerMetricsCommand } from './commands/metrics.js';
+import { registerRevertCommand } from './commands/revert.js';
 
 /**
  * `cloudcafe`: the one command for the lab, load, stress, experiments, game days and reports.
@@ -14,6 +17,9 @@ const program = new Command('cloudcafe')
 
 registerLabCommands(program);
 registerExperimentCommands(program);
+registerRevertCommand(program);
+registerMetricsCommand(program);
+registerDashboardsCommand(program);
 registerLoadCommands(program);
 
 try {

@@ -1,5 +1,5 @@
 import { driverFor } from './drivers/index.js';
-import type { ActiveFault, Effect } from './drivers/types.js';
+import type { ActiveFault, DriverOptions, Effect } from './drivers/types.js';
 import { durationMs, type Experiment, type Platform, type Probe } from './experiment/schema.js';
 import type { Journal } from './journal.js';
 import { type ProbeResult, runProbe, runProbeOnce } from './probes.js';
@@ -48,6 +48,8 @@ export interface RunOptions {
   /** Aborted by Ctrl-C / SIGTERM: the run stops and rolls back. */
   readonly signal: AbortSignal;
   readonly dryRun?: boolean;
+  /** Context, namespace, role ARN… for the kubernetes and aws drivers. */
+  readonly driverOptions?: DriverOptions;
 }
 
 class Aborted extends Error {
@@ -80,7 +82,13 @@ async function hypothesis(probes: readonly Probe[]): Promise<ProbeResult[]> {
 }
 
 /** What the run would do, without touching anything. */
-export function plan(experiment: Experiment, platform: Platform): string[] {
+export function plan(
+  experiment: Experiment,
+  platform: Platform,
+  driverOptions: DriverOptions = {},
+): string[] {
+  const driver = driverFor(platform, driverOptions);
+  let faultIndex = 0;
   const lines = [`${experiment.id} on ${platform}: ${experiment.title}`];
   lines.push(`  1. hypothesis before: ${experiment.steadyState.probes.map((p) => p.name).join('; ')}`);
   experiment.method.forEach((step, i) => {
@@ -89,6 +97,12 @@ export function plan(experiment: Experiment, platform: Platform): string[] {
       lines.push(
         `${n} inject ${step.fault.type} on ${targetOf(step.fault)} for ${step.duration}, verify its effect`,
       );
+    if (step.type === 'fault' && driver.plan) {
+      // the driver's exact calls, with the tag a run would give the fault
+      const tag = `cloudcafe-<run-id>-${faultIndex++}`;
+      for (const line of driver.plan(step.fault, tag, durationMs(step.duration)))
+        lines.push(`        ${line}`);
+    }
     if (step.type === 'probe') lines.push(`${n} probe ${step.probe.name}`);
     if (step.type === 'wait') lines.push(`${n} wait ${step.duration}`);
   });
@@ -102,7 +116,7 @@ export function plan(experiment: Experiment, platform: Platform): string[] {
 
 export async function runExperiment(experiment: Experiment, options: RunOptions): Promise<ExperimentResult> {
   const { journal } = options;
-  const driver = driverFor(options.platform);
+  const driver = driverFor(options.platform, options.driverOptions);
   const startedAt = new Date().toISOString();
   const reasons: string[] = [];
   const during: ProbeResult[] = [];
@@ -178,7 +192,12 @@ export async function runExperiment(experiment: Experiment, options: RunOptions)
         const tag = `cloudcafe-${journal.runId}-${faultIndex++}`;
         // journalled before it acts, so a run that dies here still says what to undo
         log('fault.injecting', { fault: step.name, spec: step.fault, tag, duration: step.duration });
-        const active = await driver.inject(step.fault, tag);
+        const active = await driver.inject(step.fault, tag, {
+          durationMs: durationMs(step.duration),
+          revertInfo: (revert) =>
+            log('fault.revert-info', { fault: step.name, tag, platform: options.platform, revert }),
+          record: (type, detail) => log(type, { fault: step.name, ...detail }),
+        });
         const record: {
           name: string;
           injectedAt: string;

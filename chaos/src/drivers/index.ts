@@ -1,27 +1,54 @@
-import type { Fault, Platform } from '../experiment/schema.js';
+import type { Platform } from '../experiment/schema.js';
+import { awsDriver } from './aws/driver.js';
+import { kubernetesDriver } from './kubernetes/driver.js';
 import { localDriver } from './local.js';
-import type { Driver } from './types.js';
+import type { Driver, DriverOptions } from './types.js';
 
-/** A platform whose driver has not been built yet refuses every fault, so validation says so. */
-function notYet(platform: Platform): Driver {
+/**
+ * The driver of a platform. Options (context, namespace, role ARN…) only matter to the
+ * kubernetes and aws drivers; nothing connects until a fault is injected, so validation can ask
+ * any driver what it supports without a cluster or an account.
+ */
+export function driverFor(platform: Platform, options: DriverOptions = {}): Driver {
+  switch (platform) {
+    case 'local':
+      return localDriver;
+    case 'kubernetes':
+      return kubernetesDriver(options);
+    case 'aws':
+      return awsDriver(options);
+  }
+}
+
+export type { ActiveFault, Driver, DriverOptions, Effect, InjectContext, JournalledFault } from './types.js';
+
+/** Command-line flags → driver options; the flags are declared once, in `addDriverFlags`. */
+export function driverOptionsFrom(flags: {
+  context?: string;
+  namespace?: string;
+  kubeconfig?: string;
+  roleArn?: string;
+  stopAlarms?: string;
+  maxPods?: string;
+}): DriverOptions {
   return {
-    platform,
-    unsupported: (fault: Fault) =>
-      `the ${platform} driver is not built yet, so ${fault.type} cannot run there`,
-    inject: async () => {
-      throw new Error(`the ${platform} driver is not built yet`);
-    },
+    ...(flags.context ? { context: flags.context } : {}),
+    ...(flags.namespace ? { namespace: flags.namespace } : {}),
+    ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+    ...(flags.roleArn ? { roleArn: flags.roleArn } : {}),
+    ...(flags.stopAlarms ? { stopAlarms: flags.stopAlarms.split(',').map((a) => a.trim()) } : {}),
+    ...(flags.maxPods ? { maxPods: flags.maxPods } : {}),
   };
 }
 
-const DRIVERS: Record<Platform, Driver> = {
-  local: localDriver,
-  kubernetes: notYet('kubernetes'),
-  aws: notYet('aws'),
-};
-
-export function driverFor(platform: Platform): Driver {
-  return DRIVERS[platform];
+/** The flags of the kubernetes and aws drivers, for every command that runs faults. */
+export function addDriverFlags<C extends { option(flags: string, description: string): C }>(command: C): C {
+  return command
+    .option('--yes', 'really inject on kubernetes / aws (without it those platforms only print the plan)')
+    .option('--context <context>', 'kubernetes: kubeconfig context (default: the current one)')
+    .option('--namespace <namespace>', 'kubernetes: namespace (default: cloudcafe)')
+    .option('--kubeconfig <file>', 'kubernetes: kubeconfig file (default: KUBECONFIG or ~/.kube/config)')
+    .option('--max-pods <n|pct>', 'kubernetes: most pods one fault may touch, e.g. 1 or 50% (default: 50%)')
+    .option('--role-arn <arn>', 'aws: IAM role FIS runs as (default: CLOUDCAFE_FIS_ROLE_ARN)')
+    .option('--stop-alarms <names>', 'aws: comma-separated CloudWatch alarms that stop the experiment');
 }
-
-export type { ActiveFault, Driver, Effect } from './types.js';

@@ -16,10 +16,55 @@ export interface ActiveFault {
   revert(): Promise<Effect>;
 }
 
+/**
+ * What the runner hands a driver with each fault. Optional, so drivers written before it (the
+ * local one) keep working unchanged.
+ */
+export interface InjectContext {
+  /** How long the fault holds: FIS actions need it up front, the runner's timer still reverts. */
+  readonly durationMs: number;
+  /**
+   * Journals what undoing this fault needs (previous replicas, a FIS experiment id) BEFORE the
+   * driver changes anything, so `cloudcafe experiment revert <run-id>` can undo a crashed run.
+   */
+  revertInfo(info: Readonly<Record<string, unknown>>): void;
+  /** Journals a driver event (e.g. a FIS experiment's state as it is polled). */
+  record(type: string, detail: Readonly<Record<string, unknown>>): void;
+}
+
+/** One fault as a journal holds it: what `experiment revert` has to go on after a crash. */
+export interface JournalledFault {
+  readonly name: string;
+  readonly spec: Fault;
+  readonly tag: string;
+  /** The last `fault.revert-info` journalled for this fault, if any. */
+  readonly revertInfo: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** Settings of the kubernetes and aws drivers, from the command line (local ignores them). */
+export interface DriverOptions {
+  /** Kubeconfig context; the current context when absent. */
+  readonly context?: string;
+  /** Kubernetes namespace; `cloudcafe` when absent. */
+  readonly namespace?: string;
+  /** Kubeconfig file; KUBECONFIG / ~/.kube/config when absent. */
+  readonly kubeconfig?: string;
+  /** IAM role FIS runs the experiment as. */
+  readonly roleArn?: string;
+  /** CloudWatch alarms that stop a FIS experiment; the CDK observability stack's when absent. */
+  readonly stopAlarms?: readonly string[];
+  /** Most pods (`2`) or share of pods (`50%`) one fault may touch. */
+  readonly maxPods?: string;
+}
+
 /** One platform's way of injecting the fault vocabulary. */
 export interface Driver {
   readonly platform: string;
   /** Why this fault cannot run on this platform, or undefined when it can. */
   unsupported(fault: Fault): string | undefined;
-  inject(fault: Fault, tag: string): Promise<ActiveFault>;
+  inject(fault: Fault, tag: string, context?: InjectContext): Promise<ActiveFault>;
+  /** The exact calls `inject` and `revert` would make, for `--dry-run`; touches nothing. */
+  plan?(fault: Fault, tag: string, durationMs: number): string[];
+  /** Undoes a fault a crashed run left behind, from its journal entry. */
+  undo?(fault: JournalledFault): Promise<Effect>;
 }

@@ -1,0 +1,119 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { signalProcess, ToxiproxyClient } from '@cloudcafe/local-platform';
+import type { Command } from 'commander';
+import { addDriverFlags, driverFor, driverOptionsFrom } from '../drivers/index.js';
+import type { Effect, JournalledFault } from '../drivers/types.js';
+import { PLATFORMS, type Platform } from '../experiment/schema.js';
+import { type JournalEvent, REPORTS_DIR } from '../journal.js';
+
+/**
+ * `cloudcafe experiment revert <run-id>`: undoes what a crashed or killed run left in force,
+ * from its journal alone. A fault is journalled before it acts, and the kubernetes and aws
+ * drivers journal their revert information (previous replicas, policies, FIS experiment id)
+ * before they change anything, so the journal always knows more than the damage.
+ */
+
+interface JournalFile {
+  readonly runId: string;
+  readonly platform?: string;
+  readonly events: JournalEvent[];
+}
+
+export function journalPath(runIdOrPath: string): string {
+  if (runIdOrPath.endsWith('.json')) return runIdOrPath;
+  return join(REPORTS_DIR, runIdOrPath, 'journal.json');
+}
+
+/** Faults that were injected (or were being injected) and never reverted, oldest first. */
+export function unreverted(journal: JournalFile): JournalledFault[] {
+  const key = (e: JournalEvent) => `${e.experiment ?? ''}\u0000${String(e.fault)}`;
+  const open = new Map<
+    string,
+    { name: string; spec: JournalledFault['spec']; tag: string; revertInfo?: Record<string, unknown> }
+  >();
+  for (const e of journal.events) {
+    if (e.type === 'fault.injecting')
+      open.set(key(e), {
+        name: String(e.fault),
+        spec: e.spec as JournalledFault['spec'],
+        tag: String(e.tag),
+      });
+    const entry = open.get(key(e));
+    if (e.type === 'fault.revert-info' && entry) entry.revertInfo = e.revert as Record<string, unknown>;
+    if (e.type === 'fault.reverted') open.delete(key(e));
+  }
+  return [...open.values()].map((f) => ({ ...f, revertInfo: f.revertInfo }));
+}
+
+/** The local platform's undo: every local fault is named by its link or process and its tag. */
+async function undoLocal(fault: JournalledFault): Promise<Effect> {
+  const toxiproxy = new ToxiproxyClient();
+  switch (fault.spec.type) {
+    case 'latency':
+      await toxiproxy.removeToxic(fault.spec.link, fault.tag).catch(() => {});
+      return { verified: true, detail: `toxic ${fault.tag} removed from ${fault.spec.link}` };
+    case 'partition':
+      await toxiproxy.setEnabled(fault.spec.link, true);
+      return { verified: true, detail: `link ${fault.spec.link} enabled` };
+    case 'pause':
+      await signalProcess(fault.spec.process, 'SIGCONT');
+      return { verified: true, detail: `SIGCONT sent to ${fault.spec.process}` };
+    case 'kill':
+      return { verified: true, detail: 'nothing to undo: the supervisor restarts a killed process' };
+  }
+}
+
+export function registerRevertCommand(program: Command): void {
+  const experiment = program.commands.find((c) => c.name() === 'experiment');
+  if (!experiment) throw new Error('the experiment command must be registered before revert');
+  addDriverFlags(
+    experiment
+      .command('revert')
+      .description('undo every fault a crashed run left in force, from reports/<run-id>/journal.json')
+      .argument('<run-id>', 'a run id (reports/<run-id>) or a journal.json path')
+      .option('--dry-run', 'list what would be undone; touch nothing'),
+  ).action(async (runId: string, opts: { dryRun?: boolean } & Parameters<typeof driverOptionsFrom>[0]) => {
+    const file = journalPath(runId);
+    if (!existsSync(file)) throw new Error(`no journal at ${file}`);
+    const journal = JSON.parse(readFileSync(file, 'utf8')) as JournalFile;
+    const platform = (journal.platform ?? 'local') as Platform;
+    if (!PLATFORMS.includes(platform)) throw new Error(`the journal names an unknown platform: ${platform}`);
+    const faults = unreverted(journal);
+    if (faults.length === 0) {
+      process.stdout.write(`${journal.runId}: every fault was reverted; nothing to do\n`);
+      return;
+    }
+    const driver = driverFor(platform, driverOptionsFrom(opts));
+    let failed = 0;
+    for (const fault of faults) {
+      const what = `${fault.spec.type} "${fault.name}" (${fault.tag}) on ${platform}`;
+      if (opts.dryRun) {
+        process.stdout.write(
+          `would undo ${what}${fault.revertInfo ? `: ${JSON.stringify(fault.revertInfo)}` : ''}\n`,
+        );
+        continue;
+      }
+      const effect = await (platform === 'local'
+        ? undoLocal(fault)
+        : (driver.undo?.(fault) ?? undoLocal(fault))
+      ).catch((e: Error) => ({ verified: false, detail: `undo failed: ${e.message}` }));
+      if (!effect.verified) failed++;
+      process.stdout.write(`${effect.verified ? '✓' : '✗'} ${what}: ${effect.detail}\n`);
+      // recorded in the run's own journal, so a second revert does not undo twice
+      const experimentId = journal.events.find(
+        (e) => e.type === 'fault.injecting' && e.tag === fault.tag,
+      )?.experiment;
+      journal.events.push({
+        at: new Date().toISOString(),
+        type: 'fault.reverted',
+        fault: fault.name,
+        ...(experimentId ? { experiment: experimentId } : {}),
+        effect,
+        by: 'experiment revert',
+      });
+      writeFileSync(file, `${JSON.stringify(journal, null, 2)}\n`);
+    }
+    if (failed > 0) process.exitCode = 1;
+  });
+}

@@ -1,0 +1,240 @@
+import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  DeleteExperimentTemplateCommand,
+  FisClient,
+  GetExperimentCommand,
+  GetExperimentTemplateCommand,
+  ListExperimentTemplatesCommand,
+} from '@aws-sdk/client-fis';
+import { localAwsEnv } from '@cloudcafe/local-platform';
+import t from 'tap';
+import { awsDriver } from '../../src/drivers/aws/driver.js';
+import { fisTemplate, isoDuration } from '../../src/drivers/aws/template.js';
+import type { InjectContext } from '../../src/drivers/types.js';
+
+// Against the lab's AWS emulator (moto), which serves the FIS control plane: templates, start,
+// get, stop, with states moving pending → initiating → running → completed / stopping → stopped.
+// It runs no fault (no task is stopped) and never evaluates alarms: these tests check what the
+// driver asks FIS for and how it follows the experiment, not the fault itself.
+
+Object.assign(process.env, localAwsEnv());
+const ROLE = 'arn:aws:iam::123456789012:role/cloudcafe-fis-experiments';
+const ALARMS = [
+  'cloudcafe-checkout-5xx-rate',
+  'cloudcafe-payment-dlq-not-empty',
+  'cloudcafe-inventory-5xx-rate',
+];
+const fis = new FisClient({});
+const cloudwatch = new CloudWatchClient({});
+
+function context(durationMs = 30_000) {
+  const events: { type: string; detail: Record<string, unknown> }[] = [];
+  const ctx: InjectContext = {
+    durationMs,
+    revertInfo: (info) => events.push({ type: 'revert-info', detail: { ...info } }),
+    record: (type, detail) => events.push({ type, detail: { ...detail } }),
+  };
+  return { ctx, events };
+}
+
+const motoApi = (path: string, body: unknown) =>
+  fetch(`${process.env.AWS_ENDPOINT_URL}/moto-api/state-manager/${path}`, {
+    method: 'POST',
+    body: JSON.stringify(body),
+  }).then((r) => {
+    if (!r.ok) throw new Error(`moto state manager ${path}: ${r.status}`);
+  });
+
+t.before(async () => {
+  // moto moves an experiment one state further on every read by default, so a poller would see
+  // it complete in milliseconds; time-based transitions (2 s a step) behave like FIS instead.
+  await motoApi('set-transition', {
+    model_name: 'fis::experiment',
+    transition: { progression: 'time', seconds: 2 },
+  });
+  // The stop-condition alarms CDK's observability stack creates, by name.
+  for (const name of [...ALARMS, 'cloudcafe-menu-5xx-rate']) {
+    await cloudwatch.send(
+      new PutMetricAlarmCommand({
+        AlarmName: name,
+        Namespace: 'CloudCafe',
+        MetricName: 'http_errors_total',
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 3,
+        Threshold: 5,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
+  }
+  // templates from earlier runs would be reused, hiding whether creation works
+  const existing = await fis.send(new ListExperimentTemplatesCommand({}));
+  for (const tpl of existing.experimentTemplates ?? [])
+    await fis.send(new DeleteExperimentTemplateCommand({ id: tpl.id }));
+});
+
+t.teardown(() => motoApi('unset-transition', { model_name: 'fis::experiment' }));
+
+t.test(
+  'kill on an EKS service becomes aws:eks:pod-delete on chaos-labelled pods with alarm stop conditions',
+  async (t) => {
+    // Prepare
+    const fault = { type: 'kill', process: 'inventory' } as const;
+
+    // Act
+    const template = fisTemplate(fault, 'cloudcafe-x-0', 30_000, {
+      region: 'us-east-1',
+      roleArn: ROLE,
+      alarmArns: ['arn:aws:cloudwatch:us-east-1:123456789012:alarm:cloudcafe-inventory-5xx-rate'],
+    });
+
+    // Assess
+    t.match(template.actions?.kill, { actionId: 'aws:eks:pod-delete', targets: { Pods: 'Pods' } });
+    t.match(template.targets?.Pods, {
+      resourceType: 'aws:eks:pod',
+      selectionMode: 'PERCENT(50)',
+      parameters: { selectorValue: 'app.kubernetes.io/name=inventory,cloudcafe.io/chaos=allowed' },
+    });
+    t.same(template.stopConditions, [
+      {
+        source: 'aws:cloudwatch:alarm',
+        value: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:cloudcafe-inventory-5xx-rate',
+      },
+    ]);
+    t.equal(template.roleArn, ROLE);
+  },
+);
+
+t.test(
+  'each vocabulary fault maps to the FIS action DESIGN.md names, or is refused with a reason',
+  async (t) => {
+    // Prepare
+    const settings = { region: 'us-east-1', roleArn: ROLE, alarmArns: [] };
+    const action = (fault: Parameters<typeof fisTemplate>[0]) =>
+      Object.values(fisTemplate(fault, 'tag', 60_000, settings).actions ?? {})[0];
+
+    // Act + Assess
+    t.equal(action({ type: 'kill', process: 'order' })?.actionId, 'aws:ecs:stop-task');
+    t.match(action({ type: 'kill', process: 'loyalty' }), {
+      actionId: 'aws:ec2:stop-instances',
+      parameters: { startInstancesAfterDuration: 'PT1M' },
+    });
+    t.equal(action({ type: 'pause', process: 'analytics' })?.actionId, 'aws:ec2:stop-instances');
+    t.match(action({ type: 'latency', link: 'order-to-inventory', latencyMs: 200 }), {
+      actionId: 'aws:ecs:task-network-latency',
+      parameters: { delayMilliseconds: '200', duration: 'PT1M' },
+    });
+    t.equal(
+      action({ type: 'latency', link: 'menu-to-redis', latencyMs: 200 })?.actionId,
+      'aws:eks:pod-network-latency',
+    );
+    t.match(action({ type: 'partition', link: 'order-to-postgres' }), {
+      actionId: 'aws:ecs:task-network-blackhole-port',
+      parameters: { port: '5432', trafficType: 'egress' },
+    });
+    t.equal(
+      action({ type: 'partition', link: 'loyalty-to-redis' })?.actionId,
+      'aws:network:disrupt-connectivity',
+    );
+    const driver = awsDriver({});
+    t.match(driver.unsupported({ type: 'pause', process: 'inventory' }), /only EC2/);
+    t.match(
+      driver.unsupported({ type: 'kill', process: 'placeholder' }),
+      /not a CloudCafe service deployed on AWS/,
+    );
+    t.match(driver.unsupported({ type: 'kill', process: 'payment' }), /Lambda/);
+    t.equal(isoDuration(90_000), 'PT1M30S');
+    t.equal(isoDuration(5_000), 'PT5S');
+  },
+);
+
+t.test(
+  'run: creates the template, starts it, polls state into the journal, stops it on revert (emulator FIS)',
+  async (t) => {
+    // Prepare
+    const driver = awsDriver({ roleArn: ROLE }, { pollMs: 100 });
+    const { ctx, events } = context();
+
+    // Act
+    const active = await driver.inject({ type: 'kill', process: 'inventory' }, 'cloudcafe-run-0', ctx);
+    const effect = await active.verify();
+    const revert = await active.revert();
+
+    // Assess
+    const info = events.filter((e) => e.type === 'revert-info').map((e) => e.detail);
+    t.ok(info[0]?.templateId && !info[0]?.experimentId, 'the template is journalled before the start');
+    t.ok(info[1]?.experimentId, 'the experiment id is journalled as soon as it exists');
+    const templateId = String(info[0]?.templateId);
+    const stored = (await fis.send(new GetExperimentTemplateCommand({ id: templateId }))).experimentTemplate;
+    t.equal(stored?.roleArn, ROLE);
+    t.same(
+      stored?.stopConditions?.map((s) => s.value?.split(':alarm:')[1]),
+      ALARMS,
+      'stopped by the checkout, DLQ and inventory alarms, by their CDK names',
+    );
+    t.equal(stored?.tags?.['cloudcafe:chaos'], 'allowed');
+    t.ok(effect.verified, effect.detail);
+    t.match(effect.detail, /running/);
+    const states = events.filter((e) => e.type === 'fis.state').map((e) => e.detail.status);
+    t.ok(states.includes('running'), `states journalled: ${states.join(' → ')}`);
+    t.ok(revert.verified, revert.detail);
+    t.match(revert.detail, /stopped/);
+  },
+);
+
+t.test('the same fault twice reuses its template instead of creating another (emulator FIS)', async (t) => {
+  // Prepare
+  const driver = awsDriver({ roleArn: ROLE }, { pollMs: 100 });
+  const first = context();
+  const second = context();
+
+  // Act
+  const a = await driver.inject({ type: 'kill', process: 'menu' }, 'cloudcafe-run-1', first.ctx);
+  await a.revert();
+  const b = await driver.inject({ type: 'kill', process: 'menu' }, 'cloudcafe-run-2', second.ctx);
+  await b.revert();
+
+  // Assess
+  const templateOf = (events: typeof first.events) => events.find((e) => e.type === 'fis.template')?.detail;
+  t.equal(templateOf(first.events)?.reused, false);
+  t.equal(templateOf(second.events)?.reused, true);
+  t.equal(templateOf(second.events)?.templateId, templateOf(first.events)?.templateId);
+});
+
+t.test(
+  'abort path: the runner reverting mid-experiment stops FIS, and undo from the journal stops a crashed run (emulator FIS)',
+  async (t) => {
+    // Prepare: one experiment is running, as when the orchestrator sees an SLO breach
+    const driver = awsDriver({ roleArn: ROLE }, { pollMs: 100 });
+    const crashed = context();
+    await driver.inject({ type: 'kill', process: 'order' }, 'cloudcafe-run-3', crashed.ctx);
+    const info = crashed.events.filter((e) => e.type === 'revert-info').at(-1)?.detail;
+
+    // Act: a new process (the crashed one is gone) undoes it from the journal
+    const effect = await awsDriver({ roleArn: ROLE }).undo?.({
+      name: 'kill order',
+      spec: { type: 'kill', process: 'order' },
+      tag: 'cloudcafe-run-3',
+      revertInfo: info,
+    });
+
+    // Assess
+    t.match(effect?.detail, /stop/);
+    const after = await fis.send(new GetExperimentCommand({ id: String(info?.experimentId) }));
+    t.match(after.experiment?.state?.status, /^(stopping|stopped)$/);
+  },
+);
+
+t.test('refuses to start without its stop-condition alarms or without a role (emulator FIS)', async (t) => {
+  // Prepare
+  const noAlarm = awsDriver({ roleArn: ROLE, stopAlarms: ['cloudcafe-no-such-alarm'] });
+  const noRole = awsDriver({});
+  delete process.env.CLOUDCAFE_FIS_ROLE_ARN;
+
+  // Act + Assess
+  await t.rejects(
+    noAlarm.inject({ type: 'kill', process: 'inventory' }, 'x', context().ctx),
+    /cloudcafe-no-such-alarm/,
+  );
+  await t.rejects(noRole.inject({ type: 'kill', process: 'inventory' }, 'x', context().ctx), /--role-arn/);
+});
