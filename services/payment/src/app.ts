@@ -1,6 +1,13 @@
 import { HeadObjectCommand, NotFound } from '@aws-sdk/client-s3';
 import { receiptKey } from '@cloudcafe/contracts';
-import { buildServiceApp, CafeError, errorResponses, type ServiceApp, SetFlagBody } from '@cloudcafe/kit';
+import {
+  buildServiceApp,
+  CafeError,
+  errorResponses,
+  type ServiceApp,
+  SetFlagBody,
+  withInjectedFaults,
+} from '@cloudcafe/kit';
 import Type from 'typebox';
 import { coldStartScenario } from './cold-start.js';
 import type { FrontConfig } from './config.js';
@@ -50,6 +57,12 @@ export async function buildApp(config: FrontConfig): Promise<ServiceApp> {
   const theLedger = () => {
     ledger ??= new PaymentLedger(aws().documentClient, config.PAYMENTS_TABLE);
     return ledger;
+  };
+  // The front's own dependency calls honour the kit's dependency-* flags (the Lambda's are
+  // faulted through lambda-* flags and link faults instead).
+  const faulty = <T>(dependency: string, call: () => Promise<T>) => {
+    if (!built) throw new CafeError('CAFE_ERR_UNAVAILABLE', 'starting');
+    return withInjectedFaults(built.flags, call, { dependency });
   };
   const receiptPresent = async (orderId: string) => {
     try {
@@ -101,7 +114,7 @@ export async function buildApp(config: FrontConfig): Promise<ServiceApp> {
         { schema: { params: OrderParams, response: { 200: LedgerView, ...errorResponses(400, 404) } } },
         async (request) => {
           const { orderId } = request.params;
-          const entry = await theLedger().get(orderId);
+          const entry = await faulty('dynamodb', () => theLedger().get(orderId));
           if (!entry) throw new CafeError('CAFE_ERR_NOT_FOUND', `no payment for order ${orderId}`);
           return { ...entry, receipt: { key: receiptKey(orderId), present: await receiptPresent(orderId) } };
         },
