@@ -95,7 +95,18 @@ export function coldStartScenario(deps: ColdStartDeps) {
         if (finished.size < requests.length) await new Promise((r) => setTimeout(r, 250));
       }
 
-      const invocations = await deps.runtime.invocationsSince(started);
+      // The ledger turns final a moment before its invocation ends (receipt, result and the
+      // runtime's bookkeeping come after): wait until the runtime has recorded them all.
+      let invocations = await deps.runtime.invocationsSince(started);
+      const settleBy = Date.now() + 15_000;
+      while (
+        invocations.reduce((n, i) => n + i.records - i.failed, 0) < finished.size &&
+        Date.now() < settleBy &&
+        !ctx.signal.aborted
+      ) {
+        await new Promise((r) => setTimeout(r, 200));
+        invocations = await deps.runtime.invocationsSince(started);
+      }
       const cold = invocations.filter((i) => i.cold);
       const entries = [...finished.values()];
       return {
