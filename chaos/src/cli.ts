@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerAuditCommand } from './commands/audit.js';
 import { registerDashboardsCommand } from './commands/dashboards.js';
 import { registerExperimentCommands } from './commands/experiment.js';
 import { registerLabCommands } from './commands/lab.js';
@@ -17,6 +18,7 @@ const program = new Command('cloudcafe')
 
 registerLabCommands(program);
 registerExperimentCommands(program);
+registerAuditCommand(program);
 registerRevertCommand(program);
 registerMetricsCommand(program);
 registerDashboardsCommand(program);

@@ -145,6 +145,8 @@ export function serviceEnv(
     // moto serves buckets by path, not by virtual-host subdomains of 127.0.0.1
     AWS_S3_FORCE_PATH_STYLE: 'on',
     CLOUDCAFE_STATE_DIR: paths.stateDir,
+    // the SDK's Node 22 notice, once per process start, says nothing the README does not
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   for (const link of links.filter((l) => l.from === service.name)) {
     const dep = link.to;

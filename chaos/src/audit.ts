@@ -1,0 +1,297 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { BUCKETS, PaymentRequested, QUEUES, receiptKey, TABLES } from '@cloudcafe/contracts';
+import { awsEndpointUrl, HOST, labPaths, PORTS, readLabState } from '@cloudcafe/local-platform';
+// the documented points rule itself, so the audit and the service cannot drift apart
+import { pointsFor } from '@cloudcafe/loyalty/points';
+import pg from 'pg';
+import Value from 'typebox/value';
+
+/**
+ * The invariant auditor: after an experiment (or any time), it checks the business promises
+ * against each system's own record — not against what the services say about themselves.
+ *
+ * - no lost order: every acknowledged order (the load generator's own record of each 202) is in
+ *   the order database and has reached a terminal state, or sits in the DLQ and is reported;
+ * - no oversold SKU: stock counters never negative, and what inventory counts as sold is what
+ *   the confirmed orders bought;
+ * - no double charge: at most one capture per order at the payment gateway;
+ * - loyalty and analytics reconcile with the confirmed orders;
+ * - every confirmed order has its receipt.
+ *
+ * Consumers are eventually consistent, so the audit polls until everything holds or the settle
+ * time runs out, then reports what still does not hold.
+ */
+
+export const INVARIANTS = [
+  'no-lost-orders',
+  'no-oversold-sku',
+  'no-double-charge',
+  'loyalty-reconciles',
+  'analytics-reconciles',
+  'receipts-present',
+] as const;
+export type Invariant = (typeof INVARIANTS)[number];
+
+export interface InvariantResult {
+  readonly invariant: Invariant;
+  readonly ok: boolean;
+  /** Counts behind the verdict, e.g. `482 acknowledged, 482 terminal, 0 in DLQ`. */
+  readonly detail: string;
+  /** The first offending ids, for the report. */
+  readonly examples: readonly string[];
+}
+
+export interface AuditOptions {
+  /** A file of acknowledged order ids (JSON array, or `{orderIds: [...]}`), e.g. from a k6 run. */
+  readonly acknowledgements?: string;
+  /** How long to wait for in-flight work and consumers to settle (default 60 s). */
+  readonly settleMs?: number;
+  readonly only?: readonly Invariant[];
+}
+
+const TERMINAL = new Set(['confirmed', 'payment_failed', 'cancelled']);
+
+interface OrderRow {
+  order_id: string;
+  customer_id: string;
+  status: string;
+  total_cents: number;
+  items: { sku: string; quantity: number }[];
+}
+
+function readAcknowledgements(file: string): string[] {
+  if (!existsSync(file)) throw new Error(`no acknowledgement file at ${file}`);
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  const ids = Array.isArray(parsed) ? parsed : (parsed as { orderIds?: unknown }).orderIds;
+  if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
+    throw new Error(`${file}: expected a JSON array of order ids, or {"orderIds": [...]}`);
+  }
+  return ids;
+}
+
+class Sources {
+  readonly db = new pg.Client({
+    connectionString: `postgres://cloudcafe@${HOST}:${PORTS.postgres}/cloudcafe_orders`,
+    connectionTimeoutMillis: 5000,
+  });
+  private readonly aws = {
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  };
+  readonly sqs = new SQSClient({ ...this.aws, endpoint: awsEndpointUrl('sqs') });
+  readonly dynamo = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ ...this.aws, endpoint: awsEndpointUrl('dynamodb') }),
+  );
+  readonly s3 = new S3Client({ ...this.aws, endpoint: awsEndpointUrl('s3'), forcePathStyle: true });
+  readonly gateway = readLabState(labPaths())?.gateway;
+
+  async orders(): Promise<OrderRow[]> {
+    const { rows } = await this.db.query<OrderRow>(
+      'SELECT order_id, customer_id, status, total_cents, items FROM orders',
+    );
+    return rows;
+  }
+
+  /** Order ids of the payment requests in the DLQ, read without consuming them for long. */
+  async dlqOrderIds(): Promise<Set<string>> {
+    const ids = new Set<string>();
+    const url = (await this.sqs.send(new GetQueueUrlCommand({ QueueName: QUEUES.paymentRequestsDlq })))
+      .QueueUrl;
+    // peek with a 1 s visibility timeout: the messages return to the queue for people to inspect
+    for (let i = 0; i < 20; i++) {
+      const { Messages = [] } = await this.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 1 }),
+      );
+      if (Messages.length === 0) break;
+      for (const m of Messages) {
+        const body = JSON.parse(m.Body ?? '{}') as unknown;
+        if (Value.Check(PaymentRequested, body)) ids.add(body.orderId);
+      }
+    }
+    return ids;
+  }
+
+  async inventory(): Promise<{ sku: string; available: number; reserved: number; sold: number }[]> {
+    const items: { sku: string; available: number; reserved: number; sold: number }[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.dynamo.send(
+        new ScanCommand({ TableName: TABLES.inventory, ExclusiveStartKey: start }),
+      );
+      items.push(...((page.Items ?? []) as typeof items));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  async captures(): Promise<{ orderId: string; status: string }[]> {
+    const res = await fetch(`http://${HOST}:${PORTS.paymentGatewaySimulator}/api/payment-gateway/v1/charges`);
+    if (!res.ok) throw new Error(`payment gateway simulator answered ${res.status}`);
+    return ((await res.json()) as { charges: { orderId: string; status: string }[] }).charges;
+  }
+
+  async json<T>(path: string): Promise<T | undefined> {
+    if (!this.gateway) return undefined;
+    const res = await fetch(`${this.gateway}${path}`, { signal: AbortSignal.timeout(5000) }).catch(
+      () => undefined,
+    );
+    return res?.ok ? ((await res.json()) as T) : undefined;
+  }
+
+  async receiptExists(orderId: string): Promise<boolean> {
+    try {
+      await this.s3.send(new HeadObjectCommand({ Bucket: BUCKETS.receipts, Key: receiptKey(orderId) }));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.db.end().catch(() => {});
+    this.sqs.destroy();
+    this.dynamo.destroy();
+    this.s3.destroy();
+  }
+}
+
+const sample = (ids: Iterable<string>, n = 5) => [...ids].slice(0, n);
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+
+async function check(
+  invariant: Invariant,
+  src: Sources,
+  acks: readonly string[] | undefined,
+): Promise<InvariantResult> {
+  const result = (ok: boolean, detail: string, examples: Iterable<string> = []) => ({
+    invariant,
+    ok,
+    detail,
+    examples: sample(examples),
+  });
+  const orders = await src.orders();
+  const confirmed = orders.filter((o) => o.status === 'confirmed');
+  switch (invariant) {
+    case 'no-lost-orders': {
+      const byId = new Map(orders.map((o) => [o.order_id, o]));
+      const expected = acks ?? orders.map((o) => o.order_id);
+      const missing = expected.filter((id) => !byId.has(id));
+      const open = expected.filter((id) => byId.has(id) && !TERMINAL.has(byId.get(id)?.status ?? ''));
+      const dlq = open.length > 0 ? await src.dlqOrderIds() : new Set<string>();
+      const stuck = open.filter((id) => !dlq.has(id));
+      const inDlq = open.length - stuck.length;
+      return result(
+        missing.length === 0 && stuck.length === 0,
+        `${expected.length} ${acks ? 'acknowledged' : 'in the database'}, ${missing.length} missing, ${
+          expected.length - missing.length - open.length
+        } terminal, ${inDlq} in the DLQ (reported), ${stuck.length} not terminal`,
+        [
+          ...missing.map((id) => `missing ${id}`),
+          ...stuck.map((id) => `stuck ${id} (${byId.get(id)?.status})`),
+        ],
+      );
+    }
+    case 'no-oversold-sku': {
+      const items = await src.inventory();
+      const negative = items.filter((i) => i.available < 0 || i.reserved < 0 || i.sold < 0);
+      const bought = new Map<string, number>();
+      for (const o of confirmed)
+        for (const l of o.items) bought.set(l.sku, (bought.get(l.sku) ?? 0) + l.quantity);
+      // sold counts paid reservations; a confirmed order is paid, so sold ≥ what confirmed orders bought
+      const short = items.filter((i) => i.sold < (bought.get(i.sku) ?? 0));
+      return result(
+        negative.length === 0 && short.length === 0,
+        `${items.length} SKUs, ${negative.length} with a negative counter, ${short.length} selling less than confirmed orders bought`,
+        [
+          ...negative.map((i) => `${i.sku} available=${i.available}`),
+          ...short.map((i) => `${i.sku} sold=${i.sold} < ${bought.get(i.sku)}`),
+        ],
+      );
+    }
+    case 'no-double-charge': {
+      // Judged over the orders CloudCafe knows: the gateway's log also holds whatever else was
+      // ever sent to it (a tester's curl), which says nothing about CloudCafe's promise.
+      const known = new Set(orders.map((o) => o.order_id));
+      const all = (await src.captures()).filter((c) => c.status === 'captured');
+      const captured = all.filter((c) => known.has(c.orderId));
+      const counts = new Map<string, number>();
+      for (const c of captured) counts.set(c.orderId, (counts.get(c.orderId) ?? 0) + 1);
+      const twice = [...counts].filter(([, n]) => n > 1).map(([id, n]) => `${id} ×${n}`);
+      return result(
+        twice.length === 0,
+        `${captured.length} captures for ${counts.size} orders, ${twice.length} charged more than once (${all.length - captured.length} captures for unknown orders ignored)`,
+        twice,
+      );
+    }
+    case 'loyalty-reconciles': {
+      const summary = await src.json<{
+        ordersAwarded: number;
+        confirmedRevenueCents: number;
+        pointsOutstanding: number;
+      }>('/api/loyalty/summary');
+      if (!summary) return result(false, 'the loyalty service did not answer /api/loyalty/summary');
+      const revenue = sum(confirmed.map((o) => o.total_cents));
+      const points = sum(confirmed.map((o) => pointsFor(o.total_cents)));
+      const ok =
+        summary.ordersAwarded === confirmed.length &&
+        summary.confirmedRevenueCents === revenue &&
+        summary.pointsOutstanding === points;
+      return result(
+        ok,
+        `orders ${summary.ordersAwarded}/${confirmed.length}, revenue ${summary.confirmedRevenueCents}/${revenue} cents, points ${summary.pointsOutstanding}/${points} (loyalty/orders)`,
+      );
+    }
+    case 'analytics-reconciles': {
+      const summary = await src.json<{ confirmedOrders: number; netRevenueCents: number }>(
+        '/api/analytics/summary',
+      );
+      if (!summary) return result(false, 'the analytics service did not answer /api/analytics/summary');
+      const revenue = sum(confirmed.map((o) => o.total_cents));
+      return result(
+        summary.confirmedOrders === confirmed.length && summary.netRevenueCents === revenue,
+        `orders ${summary.confirmedOrders}/${confirmed.length}, revenue ${summary.netRevenueCents}/${revenue} cents (analytics/orders)`,
+      );
+    }
+    case 'receipts-present': {
+      const missing: string[] = [];
+      for (const o of confirmed) if (!(await src.receiptExists(o.order_id))) missing.push(o.order_id);
+      return result(
+        missing.length === 0,
+        `${confirmed.length} confirmed orders, ${missing.length} without a receipt`,
+        missing,
+      );
+    }
+  }
+}
+
+/** Runs the audit, polling until every invariant holds or the settle time runs out. */
+export async function audit(options: AuditOptions = {}): Promise<InvariantResult[]> {
+  const acks = options.acknowledgements ? readAcknowledgements(options.acknowledgements) : undefined;
+  const invariants = options.only ?? INVARIANTS;
+  const src = new Sources();
+  await src.db.connect();
+  const deadline = Date.now() + (options.settleMs ?? 60_000);
+  try {
+    for (;;) {
+      const results: InvariantResult[] = [];
+      for (const invariant of invariants) {
+        results.push(
+          await check(invariant, src, acks).catch((error: Error) => ({
+            invariant,
+            ok: false,
+            detail: `could not be checked: ${error.message}`,
+            examples: [],
+          })),
+        );
+      }
+      if (results.every((r) => r.ok) || Date.now() >= deadline) return results;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  } finally {
+    await src.close();
+  }
+}
