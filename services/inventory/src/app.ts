@@ -256,5 +256,10 @@ export async function buildApp(config: InventoryConfig, options: BuildOptions = 
   app.shutdown.register('resources', 'redis', async () => {
     redis.disconnect();
   });
+  // An app closed without the shutdown sequence (tests, embedding) must not keep reconnecting.
+  app.addHook('onClose', async () => {
+    stopping.abort();
+    redis.disconnect();
+  });
   return app;
 }

@@ -1,0 +1,130 @@
+import t from 'tap';
+import { buildApp } from '../src/app.js';
+import { loadOrderConfig } from '../src/config.js';
+import { orderIdForKey, requestHash } from '../src/model.js';
+import { priceBulkOrder } from '../src/morning-rush.js';
+
+// Unit tests through app.inject(): the pool points at a closed port and no worker starts, so
+// every request here must be refused before it reaches PostgreSQL or inventory.
+
+const TOKEN = 'unit-test-admin-token-0123456789';
+const ADMIN = { authorization: `Bearer ${TOKEN}` };
+
+async function app() {
+  const config = loadOrderConfig({
+    SERVICE_NAME: 'order',
+    PORT: '3999',
+    ADMIN_TOKEN: TOKEN,
+    LOG_LEVEL: 'silent',
+    METRICS_CLOUDWATCH: 'off',
+    DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+    INVENTORY_URL: 'http://127.0.0.1:1',
+  });
+  const built = await buildApp(config, { workers: false });
+  t.teardown(() => built.close());
+  return built;
+}
+
+t.test('bad orders are 400 with a message naming the field', async (t) => {
+  const a = await app();
+  for (const [payload, field] of [
+    [{ customerId: 'c1', items: [] }, 'items'],
+    [{ customerId: 'c1', items: [{ sku: 'LATTE-12', quantity: 0 }] }, 'quantity'],
+    [{ customerId: '', items: [{ sku: 'LATTE-12', quantity: 1 }] }, 'customerId'],
+    [{ customerId: 'c1', items: [{ sku: 'latte', quantity: 1 }] }, 'sku'],
+  ] as const) {
+    const res = await a.inject({ method: 'POST', url: '/api/orders', payload });
+    t.equal(res.statusCode, 400, `refused: ${JSON.stringify(payload)}`);
+    t.equal(res.json().error.code, 'CAFE_ERR_VALIDATION');
+    t.match(res.json().error.message, field);
+  }
+});
+
+t.test('an Idempotency-Key with control characters or over 128 characters is refused', async (t) => {
+  const res = await (await app()).inject({
+    method: 'POST',
+    url: '/api/orders',
+    headers: { 'idempotency-key': 'x'.repeat(129) },
+    payload: { customerId: 'c1', items: [{ sku: 'LATTE-12', quantity: 1 }] },
+  });
+  t.equal(res.statusCode, 400);
+});
+
+t.test('list filters and cursors are validated', async (t) => {
+  const a = await app();
+  t.equal((await a.inject({ method: 'GET', url: '/api/orders?status=shipped' })).statusCode, 400);
+  t.equal((await a.inject({ method: 'GET', url: '/api/orders?cursor=abc' })).statusCode, 400);
+  t.equal((await a.inject({ method: 'GET', url: '/api/orders?limit=1000' })).statusCode, 400);
+});
+
+t.test('a dependency that cannot be reached is a 5xx with a dependency code, never a 500', async (t) => {
+  const res = await (await app()).inject({
+    method: 'POST',
+    url: '/api/orders',
+    payload: { customerId: 'c1', items: [{ sku: 'LATTE-12', quantity: 1 }] },
+  });
+  t.ok([502, 503, 504].includes(res.statusCode), `answered ${res.statusCode}`);
+  t.match(res.json().error.code, /^CAFE_ERR_DEPENDENCY_/);
+});
+
+t.test('an Idempotency-Key always stands for the same order id; bodies hash canonically', async (t) => {
+  t.equal(orderIdForKey('abc'), orderIdForKey('abc'));
+  t.not(orderIdForKey('abc'), orderIdForKey('abd'));
+  t.match(orderIdForKey('abc'), /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$/);
+  const body = { customerId: 'c1', items: [{ sku: 'LATTE-12', quantity: 2 }] };
+  t.equal(requestHash(body), requestHash(structuredClone(body)));
+  t.not(requestHash(body), requestHash({ ...body, customerId: 'c2' }));
+});
+
+t.test(
+  'morning-rush pricing is deterministic, integer cents, and taxes with half-even rounding',
+  async (t) => {
+    const a = priceBulkOrder(7, 200);
+    const b = priceBulkOrder(7, 200);
+    t.same(a, b, 'the same bulk order prices the same');
+    t.ok(Number.isInteger(a.totalCents) && a.totalCents > 0);
+    t.not(priceBulkOrder(8, 200).digest, a.digest, 'another order, another invoice');
+  },
+);
+
+t.test('the morning-rush scenario is admin-only and bounded', async (t) => {
+  const a = await app();
+  t.equal(
+    (await a.inject({ method: 'POST', url: '/api/orders/stress/morning-rush', payload: {} })).statusCode,
+    401,
+  );
+  const tooLong = await a.inject({
+    method: 'POST',
+    url: '/api/orders/stress/morning-rush',
+    headers: ADMIN,
+    payload: { durationSeconds: 3600 },
+  });
+  t.equal(tooLong.statusCode, 400);
+  const started = await a.inject({
+    method: 'POST',
+    url: '/api/orders/stress/morning-rush',
+    headers: ADMIN,
+    payload: { durationSeconds: 1, linesPerOrder: 50 },
+  });
+  t.equal(started.statusCode, 202);
+  const busy = await a.inject({
+    method: 'POST',
+    url: '/api/orders/stress/morning-rush',
+    headers: ADMIN,
+    payload: {},
+  });
+  t.equal(busy.statusCode, 409, 'one run at a time');
+  const { runId } = started.json() as { runId: string };
+  let state = 'running';
+  let result: { orders?: number } = {};
+  for (let i = 0; i < 100 && state === 'running'; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const run = (
+      await a.inject({ method: 'GET', url: `/api/orders/stress/morning-rush/runs/${runId}`, headers: ADMIN })
+    ).json() as { state: string; result?: { orders?: number } };
+    state = run.state;
+    result = run.result ?? {};
+  }
+  t.equal(state, 'completed');
+  t.ok((result.orders ?? 0) > 0, `priced ${result.orders} bulk orders`);
+});
