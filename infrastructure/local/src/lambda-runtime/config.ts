@@ -24,10 +24,10 @@ export const RuntimeConfigSchema = Type.Object({
   LAMBDA_INIT_TIMEOUT_MS: Type.Integer({
     minimum: 1000,
     maximum: 120_000,
-    default: 30_000,
+    default: 60_000,
     description:
-      'Bound on an instance init, apart from the invocation timeout (Lambda: 10 s; more here, where ' +
-      'a few inits share two cores with the whole lab)',
+      'Bound on an instance init, apart from the invocation timeout (Lambda: 10 s; far more here, ' +
+      'where a few inits share two cores with the whole lab and others)',
   }),
   LAMBDA_VISIBILITY_SECONDS: Type.Integer({
     minimum: 5,
