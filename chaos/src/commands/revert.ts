@@ -61,6 +61,12 @@ async function undoLocal(fault: JournalledFault): Promise<Effect> {
       return { verified: true, detail: `SIGCONT sent to ${fault.spec.process}` };
     case 'kill':
       return { verified: true, detail: 'nothing to undo: the supervisor restarts a killed process' };
+    default:
+      // Fault flags expire by their TTL and stress runs end at their duration; `lab up` heals the rest.
+      return {
+        verified: false,
+        detail: `${(fault.spec as { type: string }).type}: not undone here; fault flags expire by TTL, and \`npx cloudcafe lab up\` heals links and processes`,
+      };
   }
 }
 
