@@ -251,19 +251,13 @@ export class InventoryStore {
 
     for (let attempt = 1; ; attempt++) {
       try {
-        const repeat = await this.writes.run(async () => {
-          // Inside the write lane the counts cannot move under us (on this instance), so a
-          // sold-out SKU is refused with one read instead of a transaction the emulator would
-          // have to snapshot and roll back. The transaction's conditions stay the guarantee.
-          const short = await this.firstShort(wanted);
-          if (short) {
-            const existing = await this.reservation(orderId);
-            if (existing) return existing;
-            throw await this.outOfStock(short);
-          }
-          await this.transactUnqueued(transactItems);
-          return undefined;
-        });
+        // A sold-out line is refused after one consistent read, outside the write lane, so a
+        // flash sale's losers never queue behind its winners nor cost the emulator a
+        // transaction snapshot. The transaction's conditions stay the guarantee.
+        const short = await this.firstShort(wanted);
+        const repeat = short ? await this.reservation(orderId) : undefined;
+        if (short && !repeat) throw await this.outOfStock(short);
+        if (!repeat) await this.transact(transactItems);
         if (repeat) return { reservation: sameOrConflict(repeat, wanted), created: false };
         this.app.metrics.inc('inventory_reservations_total', { outcome: 'reserved' });
         return { reservation, created: true };
