@@ -9,6 +9,7 @@ import { awsEndpointUrl, HOST, labPaths, PORTS, readLabState } from '@cloudcafe/
 import { pointsFor } from '@cloudcafe/loyalty/points';
 import pg from 'pg';
 import Value from 'typebox/value';
+import { INVARIANTS, type Invariant } from './audit-names.js';
 
 /**
  * The invariant auditor: after an experiment (or any time), it checks the business promises
@@ -26,15 +27,7 @@ import Value from 'typebox/value';
  * time runs out, then reports what still does not hold.
  */
 
-export const INVARIANTS = [
-  'no-lost-orders',
-  'no-oversold-sku',
-  'no-double-charge',
-  'loyalty-reconciles',
-  'analytics-reconciles',
-  'receipts-present',
-] as const;
-export type Invariant = (typeof INVARIANTS)[number];
+export { INVARIANTS, type Invariant } from './audit-names.js';
 
 export interface InvariantResult {
   readonly invariant: Invariant;

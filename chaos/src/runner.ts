@@ -1,6 +1,6 @@
 import { driverFor } from './drivers/index.js';
 import type { ActiveFault, DriverOptions, Effect } from './drivers/types.js';
-import { durationMs, type Experiment, type Platform, type Probe } from './experiment/schema.js';
+import { durationMs, type Experiment, faultTarget, type Platform, type Probe } from './experiment/schema.js';
 import type { Journal } from './journal.js';
 import { type ProbeResult, runProbe, runProbeOnce } from './probes.js';
 
@@ -58,8 +58,6 @@ class Aborted extends Error {
   }
 }
 
-const targetOf = (f: ActiveFault['fault']) => ('link' in f ? f.link : f.process);
-
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(new Aborted(String(signal.reason)));
@@ -95,7 +93,7 @@ export function plan(
     const n = `  2.${i + 1}`;
     if (step.type === 'fault')
       lines.push(
-        `${n} inject ${step.fault.type} on ${targetOf(step.fault)} for ${step.duration}, verify its effect`,
+        `${n} inject ${step.fault.type} on ${faultTarget(step.fault)} for ${step.duration}, verify its effect`,
       );
     if (step.type === 'fault' && driver.plan) {
       // the driver's exact calls, with the tag a run would give the fault
@@ -285,7 +283,7 @@ export async function runExperiment(experiment: Experiment, options: RunOptions)
     faults: [...faults.entries()].map(([active, r]) => ({
       name: r.name,
       type: active.fault.type,
-      target: targetOf(active.fault),
+      target: faultTarget(active.fault),
       injectedAt: r.injectedAt,
       revertedAt: r.revertedAt,
       effect: r.effect,

@@ -129,13 +129,19 @@ export async function runAndReport(options: {
       if (signal.aborted) break;
       if (i > 0 && options.gapMs) await new Promise((r) => setTimeout(r, options.gapMs));
       // the monitor watches what the experiment's hypothesis watches
-      sampler.setTargets(experiment.steadyState.probes.filter((p) => (p.method ?? 'GET') === 'GET' && !p.admin).map((p) => p.path));
-      results.push(await runExperiment(experiment, {
+      sampler.setTargets(
+        experiment.steadyState.probes
+          .filter((p) => (p.method ?? 'GET') === 'GET' && !p.admin)
+          .map((p) => p.path),
+      );
+      results.push(
+        await runExperiment(experiment, {
           platform: options.platform,
           journal,
           signal,
           ...(options.driverOptions ? { driverOptions: options.driverOptions } : {}),
-        }));
+        }),
+      );
     }
   } finally {
     dispose();
@@ -151,7 +157,9 @@ export async function runAndReport(options: {
   };
   const dir = writeReports(journal, summary, sampler.samples, origin);
   const ok = passed(summary) && !signal.aborted && results.length === options.experiments.length;
-  process.stdout.write(`\nreport:  ${dir}/report.html\nsummary: ${dir}/summary.md\nverdict: ${ok ? 'PASSED' : 'FAILED'}\n`);
+  process.stdout.write(
+    `\nreport:  ${dir}/report.html\nsummary: ${dir}/summary.md\nverdict: ${ok ? 'PASSED' : 'FAILED'}\n`,
+  );
   return { dir, ok };
 }
 
@@ -191,13 +199,18 @@ export function registerExperimentCommands(program: Command): void {
       process.stdout.write(`${table(['id', 'title', 'faults', 'platforms'], rows)}\n`);
     });
 
-  addDriverFlags(experiment
-    .command('run')
-    .description('run one experiment against the lab and write reports/<run-id>/')
-    .argument('<file>', 'an experiment file or id')
-    .option('--platform <platform>', 'local | kubernetes | aws', 'local')
-    .option('--dry-run', 'print the plan; touch nothing'))
-    .action(async (file: string, opts: { platform: string; dryRun?: boolean; yes?: boolean } & Parameters<typeof driverOptionsFrom>[0]) => {
+  addDriverFlags(
+    experiment
+      .command('run')
+      .description('run one experiment against the lab and write reports/<run-id>/')
+      .argument('<file>', 'an experiment file or id')
+      .option('--platform <platform>', 'local | kubernetes | aws', 'local')
+      .option('--dry-run', 'print the plan; touch nothing'),
+  ).action(
+    async (
+      file: string,
+      opts: { platform: string; dryRun?: boolean; yes?: boolean } & Parameters<typeof driverOptionsFrom>[0],
+    ) => {
       const platform = parsePlatform(opts.platform);
       const e = loadExperiment(experimentFile(file));
       checkPlatform(e, platform);
@@ -209,15 +222,21 @@ export function registerExperimentCommands(program: Command): void {
       }
       const { ok } = await runAndReport({ name: e.id, experiments: [e], platform, driverOptions });
       if (!ok) process.exitCode = 1;
-    });
+    },
+  );
 
-  addDriverFlags(program
-    .command('gameday')
-    .description('run a game day: an ordered list of experiments with warm-up and gaps')
-    .argument('[name]', 'a game day in chaos/gamedays (or a file)', 'default')
-    .option('--platform <platform>', 'local | kubernetes | aws', 'local')
-    .option('--dry-run', 'print the plan; touch nothing'))
-    .action(async (name: string, opts: { platform: string; dryRun?: boolean; yes?: boolean } & Parameters<typeof driverOptionsFrom>[0]) => {
+  addDriverFlags(
+    program
+      .command('gameday')
+      .description('run a game day: an ordered list of experiments with warm-up and gaps')
+      .argument('[name]', 'a game day in chaos/gamedays (or a file)', 'default')
+      .option('--platform <platform>', 'local | kubernetes | aws', 'local')
+      .option('--dry-run', 'print the plan; touch nothing'),
+  ).action(
+    async (
+      name: string,
+      opts: { platform: string; dryRun?: boolean; yes?: boolean } & Parameters<typeof driverOptionsFrom>[0],
+    ) => {
       const platform = parsePlatform(opts.platform);
       const { gameday, experiments } = loadGameDay(gameDayFile(name));
       for (const e of experiments) checkPlatform(e, platform);
@@ -240,5 +259,6 @@ export function registerExperimentCommands(program: Command): void {
         driverOptions,
       });
       if (!ok) process.exitCode = 1;
-    });
+    },
+  );
 }

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { SERVICES } from '@cloudcafe/kit';
 import {
+  adminTokenFile,
   type Link,
   labPaths,
   labStatus,
@@ -93,11 +96,12 @@ function partitionFault(fault: Extract<Fault, { type: 'partition' }>): ActiveFau
   };
 }
 
-async function killFault(fault: Extract<Fault, { type: 'kill' }>): Promise<ActiveFault> {
+/** `as`: the fault the journal and the report name (a db-failover is a kill of postgres here). */
+async function killFault(fault: Extract<Fault, { type: 'kill' }>, as: Fault = fault): Promise<ActiveFault> {
   const before = await processNamed(fault.process);
   const killedAt = Date.now();
   return {
-    fault,
+    fault: as,
     revertPlan: `none needed: the supervisor restarts ${fault.process}`,
     async verify() {
       await signalProcess(fault.process, 'SIGKILL');
@@ -148,10 +152,239 @@ function pauseFault(fault: Extract<Fault, { type: 'pause' }>): ActiveFault {
   };
 }
 
+// ── faults through a service's own admin routes ──────────────────────────────────────────
+
+function adminToken(): string {
+  return readFileSync(adminTokenFile(labPaths()), 'utf8').trim();
+}
+
+/** `order` → `http://127.0.0.1:8080/api/orders`: a service's API through the gateway. */
+function serviceApi(service: string): string {
+  const state = readLabState(labPaths());
+  const segment = (SERVICES as Record<string, { segment: string } | undefined>)[service]?.segment;
+  if (!state || !segment) throw new Error(`service ${service} is not in the running lab`);
+  return `${state.gateway}/api/${segment}`;
+}
+
+async function admin(
+  method: string,
+  url: string,
+  body?: unknown,
+): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(url, {
+    method,
+    headers: {
+      authorization: `Bearer ${adminToken()}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? (JSON.parse(text) as unknown) : undefined };
+}
+
+/** Sums a Prometheus counter over its label sets, from a service's /metrics. */
+async function counter(service: string, name: string): Promise<number> {
+  const res = await fetch(`${serviceApi(service)}/metrics`, { signal: AbortSignal.timeout(5000) });
+  const text = await res.text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+/**
+ * A fault flag set with a TTL longer than the fault, so it reverts by itself even if this
+ * process dies; the runner's revert clears it on time.
+ */
+async function flagFault(
+  fault: Fault,
+  service: string,
+  flag: string,
+  variant: string,
+  durationMs: number,
+  effect: () => Promise<Effect>,
+): Promise<ActiveFault> {
+  const url = `${serviceApi(service)}/admin/flags/${flag}`;
+  const ttlSeconds = Math.min(3600, Math.ceil(durationMs / 1000) + 30);
+  const set = await admin('PUT', url, { variant, ttlSeconds });
+  if (set.status !== 200)
+    throw new Error(`${service} refused flag ${flag}=${variant}: ${set.status} ${JSON.stringify(set.json)}`);
+  let cleared = false;
+  return {
+    fault,
+    revertPlan: `DELETE ${url} (the flag also expires by itself after ${ttlSeconds} s)`,
+    verify: effect,
+    async revert() {
+      if (!cleared) await admin('DELETE', url);
+      cleared = true;
+      const now = await admin('GET', `${serviceApi(service)}/admin/flags`);
+      const state = (now.json as { flags?: { name: string; variant: string }[] } | undefined)?.flags?.find(
+        (f) => f.name === flag,
+      );
+      return {
+        verified: state?.variant === 'off',
+        detail: `${flag} on ${service} is ${state?.variant ?? 'unknown'}`,
+      };
+    },
+  };
+}
+
+async function dependencyErrorsFault(
+  fault: Extract<Fault, { type: 'dependency-errors' }>,
+  durationMs: number,
+) {
+  const before = await counter(fault.service, 'dependency_errors_injected_total');
+  return flagFault(fault, fault.service, 'dependency-errors', fault.rate, durationMs, async () => {
+    // the flag acts on calls the service makes: with traffic, injected errors must appear
+    let after = before;
+    await waitFor(
+      'injected dependency errors',
+      async () => {
+        after = await counter(fault.service, 'dependency_errors_injected_total');
+        return after > before;
+      },
+      { timeoutMs: 10_000, intervalMs: 500 },
+    ).catch(() => {});
+    return {
+      verified: after > before,
+      detail:
+        after > before
+          ? `${after - before} dependency calls failed by the flag within seconds`
+          : `flag set, but no dependency call of ${fault.service} failed in 10 s (no traffic?)`,
+    };
+  });
+}
+
+async function lambdaFlagFault(
+  fault: Extract<Fault, { type: 'lambda-delay' | 'lambda-error' }>,
+  durationMs: number,
+) {
+  const variant = fault.type === 'lambda-delay' ? fault.delay : fault.rate;
+  return flagFault(fault, 'payment', fault.type, variant, durationMs, async () => {
+    const now = await admin('GET', `${serviceApi('payment')}/admin/flags`);
+    const flag = (
+      now.json as { flags?: { name: string; variant: string; expiresAt?: string }[] } | undefined
+    )?.flags?.find((f) => f.name === fault.type);
+    return {
+      verified: flag?.variant === variant,
+      detail: `the Lambda runtime reports ${fault.type}=${flag?.variant ?? 'unknown'}${flag?.expiresAt ? ` until ${flag.expiresAt}` : ''}`,
+    };
+  });
+}
+
+/** CPU seconds a process has used (user + system), from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  // utime and stime are fields 14 and 15 of stat; here 11 and 12 after the command name
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function cpuShare(pid: number, ms = 2000): Promise<number> {
+  const before = cpuSeconds(pid);
+  await new Promise((r) => setTimeout(r, ms));
+  return (cpuSeconds(pid) - before) / (ms / 1000);
+}
+
+async function cpuStressFault(
+  fault: Extract<Fault, { type: 'cpu-stress' }>,
+  durationMs: number,
+): Promise<ActiveFault> {
+  const api = serviceApi(fault.service);
+  const proc = await processNamed(fault.service);
+  if (!proc.pid) throw new Error(`${fault.service} is not running`);
+  const pid = proc.pid;
+  const baseline = await cpuShare(pid, 1000);
+  const listed = await admin('GET', `${api}/stress`);
+  const scenarios = (listed.json as { scenarios?: { name: string }[] } | undefined)?.scenarios ?? [];
+  const scenario = fault.scenario ?? scenarios[0]?.name;
+  if (!scenario) throw new Error(`${fault.service} has no stress scenario`);
+  const started = await admin('POST', `${api}/stress/${scenario}`, {
+    ...fault.knobs,
+    durationSeconds: Math.max(1, Math.round(durationMs / 1000)),
+  });
+  if (started.status !== 202) {
+    throw new Error(
+      `${fault.service} refused stress ${scenario}: ${started.status} ${JSON.stringify(started.json)}`,
+    );
+  }
+  const runId = (started.json as { runId: string }).runId;
+  const runUrl = `${api}/stress/${scenario}/runs/${runId}`;
+  let cancelled = false;
+  return {
+    fault,
+    revertPlan: `POST ${runUrl}/cancel`,
+    async verify() {
+      const during = await cpuShare(pid);
+      // the bar: a third of a core more than before; a stress run that burns no CPU is no stress
+      const verified = during - baseline >= 0.33;
+      return {
+        verified,
+        detail: `${fault.service} (pid ${pid}) CPU ${(baseline * 100).toFixed(0)}% → ${(during * 100).toFixed(0)}% of a core under ${scenario}`,
+      };
+    },
+    async revert() {
+      if (!cancelled) await admin('POST', `${runUrl}/cancel`);
+      cancelled = true;
+      let state = 'unknown';
+      await waitFor(
+        `${scenario} to stop`,
+        async () => {
+          state = String(((await admin('GET', runUrl)).json as { state?: string } | undefined)?.state);
+          return state !== 'running';
+        },
+        { timeoutMs: 15_000, intervalMs: 250 },
+      ).catch(() => {});
+      return { verified: state !== 'running', detail: `stress run ${runId} is ${state}` };
+    },
+  };
+}
+
+/** Every link to Redis (of one service, or of all) cut at once: the cache is gone. */
+async function cacheOutageFault(fault: Extract<Fault, { type: 'cache-outage' }>): Promise<ActiveFault> {
+  const links = (readLabState(labPaths())?.links ?? []).filter(
+    (l) => l.to === 'redis' && (!fault.service || l.from === fault.service),
+  );
+  if (links.length === 0)
+    throw new Error(`no link to redis${fault.service ? ` from ${fault.service}` : ''} in the lab`);
+  for (const link of links) await toxiproxy.setEnabled(link.name, false);
+  return {
+    fault,
+    revertPlan: `enable Toxiproxy proxies ${links.map((l) => l.name).join(', ')}`,
+    async verify() {
+      const refused = await Promise.all(
+        links.map((l) =>
+          linkRoundTrip(l, 2000).then(
+            () => false,
+            () => true,
+          ),
+        ),
+      );
+      const cut = refused.filter(Boolean).length;
+      return { verified: cut === links.length, detail: `${cut}/${links.length} links to redis refuse calls` };
+    },
+    async revert() {
+      for (const link of links) await toxiproxy.setEnabled(link.name, true);
+      const back = await Promise.all(
+        links.map((l) =>
+          linkRoundTrip(l, 5000).then(
+            () => true,
+            () => false,
+          ),
+        ),
+      );
+      const ok = back.filter(Boolean).length;
+      return { verified: ok === links.length, detail: `${ok}/${links.length} links to redis answer again` };
+    },
+  };
+}
+
 export const localDriver: Driver = {
   platform: 'local',
   unsupported: () => undefined,
-  async inject(fault, tag) {
+  async inject(fault, tag, context) {
+    const durationMs = context?.durationMs ?? 60_000;
     switch (fault.type) {
       case 'latency':
         return latencyFault(fault, tag);
@@ -164,6 +397,19 @@ export const localDriver: Driver = {
         return killFault(fault);
       case 'pause':
         return pauseFault(fault);
+      case 'db-failover':
+        // locally a failover is PostgreSQL restarting on its own data: the order service must
+        // ride it out with its pool and its outbox
+        return killFault({ type: 'kill', process: 'postgres' }, fault);
+      case 'cache-outage':
+        return cacheOutageFault(fault);
+      case 'cpu-stress':
+        return cpuStressFault(fault, durationMs);
+      case 'dependency-errors':
+        return dependencyErrorsFault(fault, durationMs);
+      case 'lambda-delay':
+      case 'lambda-error':
+        return lambdaFlagFault(fault, durationMs);
     }
   },
 };

@@ -98,7 +98,7 @@ function validate(schema: SchemaNode, value: unknown, path: string, out: Omit<Pr
     }
     const { items, ...list } = schema;
     for (const e of Value.Errors(list as TSchema, value)) out.push({ path, message: e.message });
-    value.forEach((item, i) => validate(items, item, `${path}/${i}`, out));
+    for (const [i, item] of value.entries()) validate(items, item, `${path}/${i}`, out);
     return;
   }
   for (const e of Value.Errors(schema as TSchema, value)) {

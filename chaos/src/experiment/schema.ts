@@ -1,4 +1,6 @@
+import { FAULT_FLAGS } from '@cloudcafe/kit/fault-flags';
 import Type, { type Static } from 'typebox';
+import { INVARIANTS } from '../audit-names.js';
 
 /**
  * The experiment document: one schema, validated before anything runs, published as JSON
@@ -76,6 +78,14 @@ export type Probe = Static<typeof Probe>;
 
 // ── faults ─────────────────────────────────────────────────────────────────────────────────
 
+const ServiceName = Type.String({ pattern: '^[a-z][a-z-]*$', description: 'a service, e.g. order' });
+
+/** The variants of a fault flag, from the kit's one list of flags (its `off` is the revert). */
+function variantsOf(flag: 'dependency-errors' | 'lambda-delay' | 'lambda-error') {
+  const labels = Object.keys(FAULT_FLAGS[flag].variants).filter((v) => v !== 'off');
+  return Type.Enum(labels, { description: `one of ${labels.join(', ')}` });
+}
+
 const LinkName = Type.String({
   pattern: '^[a-z-]+-to-[a-z-]+$',
   description: 'a lab link, e.g. order-to-inventory',
@@ -106,6 +116,40 @@ export const Fault = Type.Union([
   Type.Object(
     { type: Type.Literal('pause'), process: ProcessName },
     { additionalProperties: false, description: 'freeze a process (SIGSTOP) until the fault ends' },
+  ),
+  Type.Object(
+    {
+      type: Type.Literal('cpu-stress'),
+      service: ServiceName,
+      /** The service's stress scenario; its only one when absent. */
+      scenario: Type.Optional(Type.String({ pattern: '^[a-z][a-z-]*$' })),
+      /** Knobs for the scenario besides its duration (which is the fault's). */
+      knobs: Type.Optional(Type.Record(Type.String(), Type.Number())),
+    },
+    { additionalProperties: false, description: "run the service's stress scenario: a noisy neighbour" },
+  ),
+  Type.Object(
+    { type: Type.Literal('dependency-errors'), service: ServiceName, rate: variantsOf('dependency-errors') },
+    { additionalProperties: false, description: 'a share of the service’s outbound calls fail (fault flag)' },
+  ),
+  Type.Object(
+    { type: Type.Literal('db-failover') },
+    {
+      additionalProperties: false,
+      description: 'the order database fails over (locally: PostgreSQL restarts)',
+    },
+  ),
+  Type.Object(
+    { type: Type.Literal('cache-outage'), service: Type.Optional(ServiceName) },
+    { additionalProperties: false, description: 'Redis unreachable, for one service or for all' },
+  ),
+  Type.Object(
+    { type: Type.Literal('lambda-delay'), delay: variantsOf('lambda-delay') },
+    { additionalProperties: false, description: 'every payment Lambda invocation starts late (fault flag)' },
+  ),
+  Type.Object(
+    { type: Type.Literal('lambda-error'), rate: variantsOf('lambda-error') },
+    { additionalProperties: false, description: 'a share of payment Lambda invocations fail (fault flag)' },
   ),
 ]);
 export type Fault = Static<typeof Fault>;
@@ -156,6 +200,8 @@ export const Experiment = Type.Object(
     abort: Type.Optional(Type.Array(AbortCondition)),
     /** After the rollback: how long steady state may take to return before the experiment fails. */
     recovery: Type.Object({ within: Duration }, { additionalProperties: false }),
+    /** Business invariants audited after the hypothesis (see `npx cloudcafe audit`). */
+    invariants: Type.Optional(Type.Array(Type.Enum(INVARIANTS), { uniqueItems: true })),
   },
   { additionalProperties: false },
 );
@@ -186,3 +232,25 @@ export function durationMs(duration: string): number {
 
 /** Faults may hold at most this long: a chaos lab never leaves a fault on by accident. */
 export const MAX_FAULT_MS = 15 * 60_000;
+
+/** What a fault acts on, in words: a link, a process, a service, or the shared thing it names. */
+export function faultTarget(fault: Fault): string {
+  switch (fault.type) {
+    case 'latency':
+    case 'partition':
+      return fault.link;
+    case 'kill':
+    case 'pause':
+      return fault.process;
+    case 'cpu-stress':
+    case 'dependency-errors':
+      return fault.service;
+    case 'db-failover':
+      return 'postgres';
+    case 'cache-outage':
+      return fault.service ? `${fault.service}-to-redis` : 'every link to redis';
+    case 'lambda-delay':
+    case 'lambda-error':
+      return 'payment lambda';
+  }
+}

@@ -1,5 +1,5 @@
 import type { CreateExperimentTemplateCommandInput } from '@aws-sdk/client-fis';
-import type { Fault } from '../../experiment/schema.js';
+import { type Fault, faultTarget, durationMs as parseDuration } from '../../experiment/schema.js';
 
 /**
  * Vocabulary faults → AWS FIS experiment templates (DESIGN.md, fault vocabulary). Targets are
@@ -63,11 +63,55 @@ const portOf = (name: string): number | undefined =>
 
 /** The service a fault acts on (the caller, for a link): whose alarms stop it. */
 export function serviceOf(fault: Fault): string {
-  return 'process' in fault ? fault.process : linkEnds(fault.link).from;
+  switch (fault.type) {
+    case 'kill':
+    case 'pause':
+      return fault.process;
+    case 'latency':
+    case 'partition':
+      return linkEnds(fault.link).from;
+    case 'cpu-stress':
+    case 'dependency-errors':
+      return fault.service;
+    case 'db-failover':
+      return 'order';
+    case 'cache-outage':
+      return fault.service ?? 'menu';
+    case 'lambda-delay':
+    case 'lambda-error':
+      return 'payment';
+  }
 }
+
+/** The vocabulary faults this driver translates into FIS actions so far. */
+const MAPPED: readonly Fault['type'][] = [
+  'kill',
+  'pause',
+  'latency',
+  'partition',
+  'cpu-stress',
+  'db-failover',
+  'cache-outage',
+  'lambda-delay',
+  'lambda-error',
+];
+
+/** Faults on a managed resource rather than on a service's compute. */
+const RESOURCE_FAULTS: readonly Fault['type'][] = [
+  'db-failover',
+  'cache-outage',
+  'lambda-delay',
+  'lambda-error',
+];
 
 /** Why a fault has no FIS mapping, or undefined when it has one. */
 export function unmapped(fault: Fault): string | undefined {
+  if (fault.type === 'dependency-errors')
+    return "dependency-errors is an in-app fault flag set through the service's admin endpoint, not a FIS action; the aws driver does not set flags yet";
+  if (!MAPPED.includes(fault.type)) {
+    return `${fault.type} is not translated into a FIS action by the aws driver yet (DESIGN.md names the action); run it on local`;
+  }
+  if (RESOURCE_FAULTS.includes(fault.type)) return undefined;
   const name = serviceOf(fault);
   const compute = computeOf(name);
   if (!compute)
@@ -202,6 +246,85 @@ function actionFor(
         return { actionId: 'aws:ecs:task-network-blackhole-port', parameters: blackhole, targets };
       return { actionId: 'aws:eks:pod-network-blackhole-port', parameters: { ...blackhole, ...sa }, targets };
     }
+    case 'cpu-stress':
+      if (runsOn === 'ecs') return { actionId: 'aws:ecs:task-cpu-stress', parameters: { duration }, targets };
+      if (runsOn === 'eks')
+        return { actionId: 'aws:eks:pod-cpu-stress', parameters: { duration, ...sa }, targets };
+      return {
+        actionId: 'aws:ssm:send-command',
+        parameters: {
+          documentArn: `arn:aws:ssm:${region}::document/AWSFIS-Run-CPU-Stress`,
+          documentParameters: JSON.stringify({
+            DurationSeconds: String(Math.ceil(durationMs / 1000)),
+            InstallDependencies: 'True',
+          }),
+          duration,
+        },
+        targets,
+      };
+    default:
+      throw new Error(unmapped(fault));
+  }
+}
+
+/** RDS, ElastiCache and Lambda faults: the resource is the target, selected by the chaos tag. */
+function resourceFault(
+  fault: Fault,
+  durationMs: number,
+  region: string,
+): { key: string; target: Target; action: Action } | undefined {
+  const tags = { [CHAOS_TAG.key]: CHAOS_TAG.value };
+  const duration = isoDuration(durationMs);
+  const lambda = (action: Action) => ({
+    key: 'Functions',
+    target: {
+      resourceType: 'aws:lambda:function',
+      resourceTags: { ...tags, [SERVICE_TAG]: 'payment' },
+      selectionMode: 'ALL',
+    },
+    action,
+  });
+  switch (fault.type) {
+    case 'db-failover':
+      return {
+        key: 'Clusters',
+        target: { resourceType: 'aws:rds:cluster', resourceTags: tags, selectionMode: 'ALL' },
+        action: { actionId: 'aws:rds:failover-db-cluster', targets: { Clusters: 'Clusters' } },
+      };
+    case 'cache-outage':
+      // ElastiCache is one replication group shared by the services: the outage is for all of them.
+      return {
+        key: 'ReplicationGroups',
+        target: {
+          resourceType: 'aws:elasticache:replicationgroup',
+          resourceTags: tags,
+          selectionMode: 'ALL',
+          parameters: { availabilityZoneIdentifier: `${region}a` },
+        },
+        action: {
+          actionId: 'aws:elasticache:replicationgroup-interrupt-az-power',
+          parameters: { duration },
+          targets: { ReplicationGroups: 'ReplicationGroups' },
+        },
+      };
+    case 'lambda-delay':
+      return lambda({
+        actionId: 'aws:lambda:invocation-add-delay',
+        parameters: {
+          duration,
+          invocationPercentage: '100',
+          startupDelayMilliseconds: String(parseDuration(fault.delay)),
+        },
+        targets: { Functions: 'Functions' },
+      });
+    case 'lambda-error':
+      return lambda({
+        actionId: 'aws:lambda:invocation-error',
+        parameters: { duration, invocationPercentage: fault.rate.replace('%', ''), preventExecution: 'true' },
+        targets: { Functions: 'Functions' },
+      });
+    default:
+      return undefined;
   }
 }
 
@@ -222,10 +345,12 @@ export function fisTemplate(
   const reason = unmapped(fault);
   if (reason) throw new Error(`${fault.type} on aws: ${reason}`);
   const service = serviceOf(fault) as Compute;
-  const { key, target } = targetFor(service, fault);
-  const action = actionFor(service, fault, durationMs, key, settings.region);
+  const { key, target, action } = resourceFault(fault, durationMs, settings.region) ?? {
+    ...targetFor(service, fault),
+    action: actionFor(service, fault, durationMs, targetFor(service, fault).key, settings.region),
+  };
   return {
-    description: `cloudcafe ${fault.type} on ${'link' in fault ? fault.link : fault.process} for ${isoDuration(durationMs)}`,
+    description: `cloudcafe ${fault.type} on ${faultTarget(fault)} for ${isoDuration(durationMs)}`,
     roleArn: settings.roleArn,
     targets: { [key]: target },
     actions: { [fault.type]: action },

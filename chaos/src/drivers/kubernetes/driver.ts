@@ -377,9 +377,22 @@ async function undoPartition(
 // ── the driver ────────────────────────────────────────────────────────────────────────────
 
 function unsupported(fault: Fault): string | undefined {
-  if (fault.type === 'latency')
-    return 'latency on Kubernetes is a fault flag in the calling service, which the kubernetes driver does not set yet; run it on local';
-  return undefined;
+  switch (fault.type) {
+    case 'kill':
+    case 'pause':
+    case 'partition':
+      return undefined;
+    case 'latency':
+      return 'latency on Kubernetes is a fault flag in the calling service, which the kubernetes driver does not set yet; run it on local';
+    case 'cpu-stress':
+    case 'dependency-errors':
+      return `${fault.type} on Kubernetes goes through the service's admin endpoint via the API server's service proxy, which the kubernetes driver does not call yet; run it on local`;
+    case 'db-failover':
+    case 'cache-outage':
+    case 'lambda-delay':
+    case 'lambda-error':
+      return `${fault.type} has no Kubernetes mapping: ${fault.type === 'cache-outage' ? 'Redis' : 'that system'} does not run in the cluster (see the fault table in docs/chaos.md)`;
+  }
 }
 
 /** The calls a fault makes, in order, for `--dry-run`. Placeholders stand for what is listed first. */
@@ -410,7 +423,7 @@ function plan(s: Settings, fault: Fault, tag: string): string[] {
         `revert: PUT each policy back as listed / DELETE ${policiesPath(ns)}/${tag}`,
       ];
     }
-    case 'latency':
+    default:
       return [`refused: ${unsupported(fault)}`];
   }
 }
@@ -438,7 +451,7 @@ export function kubernetesDriver(options: DriverOptions): Driver {
           return pauseFault(kube(), s, fault, ctx);
         case 'partition':
           return partitionFault(kube(), s, fault, tag, ctx);
-        case 'latency':
+        default:
           throw new Error(unsupported(fault));
       }
     },
