@@ -139,6 +139,9 @@ export function browseOnce(shop: ShopData): void {
     res = http.get(url(`/api/inventory/${pick(shop.catalogue).sku}`), { tags: { name: 'catalogue-item' } });
   }
   METRICS.browse.add(res.timings.duration);
+  // The cache's effect is measured, not assumed: the bench checks the bypass flag really bypassed.
+  const cache = res.headers['X-Cache'];
+  if (cache !== undefined) METRICS.menuCacheHit.add(cache === 'HIT');
   expectStatus(res, [200], 'browse');
 }
 

@@ -12,6 +12,8 @@ export const METRICS = {
   http5xx: new Counter('cloudcafe_http_5xx'),
   /** Latency of menu and catalogue reads. */
   browse: new Trend('cloudcafe_browse_duration', true),
+  /** Share of menu reads the menu answered from its Redis cache (`X-Cache: HIT`). */
+  menuCacheHit: new Rate('cloudcafe_menu_cache_hit'),
   /** Latency of POST /api/orders up to its answer (202 or a clean 409). */
   checkoutAccept: new Trend('cloudcafe_checkout_accept_duration', true),
   /** From the 202 to the order seen `confirmed`. */
