@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import {
   DeleteExperimentTemplateCommand,
@@ -6,11 +9,14 @@ import {
   GetExperimentTemplateCommand,
   ListExperimentTemplatesCommand,
 } from '@aws-sdk/client-fis';
-import { localAwsEnv } from '@cloudcafe/local-platform';
+import { labPaths, localAwsEnv, readLabState } from '@cloudcafe/local-platform';
 import t from 'tap';
 import { awsDriver } from '../../src/drivers/aws/driver.js';
 import { fisTemplate, isoDuration } from '../../src/drivers/aws/template.js';
 import type { InjectContext } from '../../src/drivers/types.js';
+import type { Experiment } from '../../src/experiment/schema.js';
+import { Journal } from '../../src/journal.js';
+import { runExperiment } from '../../src/runner.js';
 
 // Against the lab's AWS emulator (moto), which serves the FIS control plane: templates, start,
 // get, stop, with states moving pending → initiating → running → completed / stopping → stopped.
@@ -136,7 +142,23 @@ t.test(
       action({ type: 'partition', link: 'loyalty-to-redis' })?.actionId,
       'aws:network:disrupt-connectivity',
     );
+    t.equal(action({ type: 'cpu-stress', service: 'order' })?.actionId, 'aws:ecs:task-cpu-stress');
+    t.equal(action({ type: 'cpu-stress', service: 'menu' })?.actionId, 'aws:eks:pod-cpu-stress');
+    t.equal(action({ type: 'db-failover' })?.actionId, 'aws:rds:failover-db-cluster');
+    t.match(action({ type: 'cache-outage' }), {
+      actionId: 'aws:elasticache:replicationgroup-interrupt-az-power',
+      parameters: { duration: 'PT1M' },
+    });
+    t.match(action({ type: 'lambda-delay', delay: '1s' }), {
+      actionId: 'aws:lambda:invocation-add-delay',
+      parameters: { startupDelayMilliseconds: '1000' },
+    });
+    t.match(action({ type: 'lambda-error', rate: '25%' }), {
+      actionId: 'aws:lambda:invocation-error',
+      parameters: { invocationPercentage: '25', preventExecution: 'true' },
+    });
     const driver = awsDriver({});
+    t.match(driver.unsupported({ type: 'dependency-errors', service: 'order', rate: '10%' }), /fault flag/);
     t.match(driver.unsupported({ type: 'pause', process: 'inventory' }), /only EC2/);
     t.match(
       driver.unsupported({ type: 'kill', process: 'placeholder' }),
@@ -201,29 +223,26 @@ t.test('the same fault twice reuses its template instead of creating another (em
   t.equal(templateOf(second.events)?.templateId, templateOf(first.events)?.templateId);
 });
 
-t.test(
-  'abort path: the runner reverting mid-experiment stops FIS, and undo from the journal stops a crashed run (emulator FIS)',
-  async (t) => {
-    // Prepare: one experiment is running, as when the orchestrator sees an SLO breach
-    const driver = awsDriver({ roleArn: ROLE }, { pollMs: 100 });
-    const crashed = context();
-    await driver.inject({ type: 'kill', process: 'order' }, 'cloudcafe-run-3', crashed.ctx);
-    const info = crashed.events.filter((e) => e.type === 'revert-info').at(-1)?.detail;
+t.test('undo from the journal stops the experiment a crashed run left running (emulator FIS)', async (t) => {
+  // Prepare: one experiment is running, as when the orchestrator sees an SLO breach
+  const driver = awsDriver({ roleArn: ROLE }, { pollMs: 100 });
+  const crashed = context();
+  await driver.inject({ type: 'kill', process: 'order' }, 'cloudcafe-run-3', crashed.ctx);
+  const info = crashed.events.filter((e) => e.type === 'revert-info').at(-1)?.detail;
 
-    // Act: a new process (the crashed one is gone) undoes it from the journal
-    const effect = await awsDriver({ roleArn: ROLE }).undo?.({
-      name: 'kill order',
-      spec: { type: 'kill', process: 'order' },
-      tag: 'cloudcafe-run-3',
-      revertInfo: info,
-    });
+  // Act: a new process (the crashed one is gone) undoes it from the journal
+  const effect = await awsDriver({ roleArn: ROLE }).undo?.({
+    name: 'kill order',
+    spec: { type: 'kill', process: 'order' },
+    tag: 'cloudcafe-run-3',
+    revertInfo: info,
+  });
 
-    // Assess
-    t.match(effect?.detail, /stop/);
-    const after = await fis.send(new GetExperimentCommand({ id: String(info?.experimentId) }));
-    t.match(after.experiment?.state?.status, /^(stopping|stopped)$/);
-  },
-);
+  // Assess
+  t.match(effect?.detail, /stop/);
+  const after = await fis.send(new GetExperimentCommand({ id: String(info?.experimentId) }));
+  t.match(after.experiment?.state?.status, /^(stopping|stopped)$/);
+});
 
 t.test('refuses to start without its stop-condition alarms or without a role (emulator FIS)', async (t) => {
   // Prepare
@@ -238,3 +257,70 @@ t.test('refuses to start without its stop-condition alarms or without a role (em
   );
   await t.rejects(noRole.inject({ type: 'kill', process: 'inventory' }, 'x', context().ctx), /--role-arn/);
 });
+
+t.test(
+  "the orchestrator's own abort (an SLO probe failing) stops the FIS experiment within seconds (emulator FIS)",
+  async (t) => {
+    // Prepare: a 5-minute kill whose abort condition fails at once, as during an SLO breach
+    const state = readLabState(labPaths());
+    const service = state?.services[0];
+    if (!state || !service) throw new Error('the lab is not up');
+    const health = service.health.replace(state.gateway, '');
+    const experiment: Experiment = {
+      id: 'fis-abort',
+      title: 'FIS stopped by the orchestrator',
+      description: 'abort path',
+      tags: [],
+      platforms: ['aws'],
+      steadyState: {
+        probes: [{ type: 'http', name: 'healthy', path: health, tolerance: { type: 'status', equals: 200 } }],
+      },
+      method: [
+        {
+          type: 'fault',
+          name: 'kill inventory',
+          fault: { type: 'kill', process: 'inventory' },
+          duration: '5m',
+        },
+      ],
+      abort: [
+        {
+          name: 'slo breached',
+          probe: {
+            type: 'http',
+            name: 'breach',
+            path: '/api/inventory/no-such-route',
+            tolerance: { type: 'status', equals: 200 },
+          },
+          for: '1s',
+        },
+      ],
+      recovery: { within: '10s' },
+    };
+    const journal = new Journal(
+      'fis-abort',
+      { platform: 'aws' },
+      mkdtempSync(join(tmpdir(), 'cloudcafe-fis-')),
+    );
+
+    // Act
+    const started = Date.now();
+    const result = await runExperiment(experiment, {
+      platform: 'aws',
+      journal,
+      signal: new AbortController().signal,
+      driverOptions: { roleArn: ROLE },
+    });
+
+    // Assess
+    t.equal(result.verdict, 'aborted');
+    t.ok(Date.now() - started < 60_000, 'ended long before the 5-minute fault');
+    const id = journal.events.filter((e) => e.type === 'fault.revert-info').at(-1)?.revert as {
+      experimentId?: string;
+    };
+    t.ok(id?.experimentId, 'the experiment id is in the journal');
+    const after = await fis.send(new GetExperimentCommand({ id: String(id.experimentId) }));
+    t.match(after.experiment?.state?.status, /^(stopping|stopped)$/, 'FIS was told to stop');
+    t.match(result.faults[0]?.revert?.detail ?? '', /stopped/);
+  },
+);
