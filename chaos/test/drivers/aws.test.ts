@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import {
+  CreateExperimentTemplateCommand,
   DeleteExperimentTemplateCommand,
   FisClient,
   GetExperimentCommand,
@@ -322,5 +323,33 @@ t.test(
     const after = await fis.send(new GetExperimentCommand({ id: String(id.experimentId) }));
     t.match(after.experiment?.state?.status, /^(stopping|stopped)$/, 'FIS was told to stop');
     t.match(result.faults[0]?.revert?.detail ?? '', /stopped/);
+  },
+);
+
+t.test(
+  'the dry-run template is one FIS accepts as printed, with its stop conditions (emulator FIS)',
+  async (t) => {
+    // Prepare
+    process.env.AWS_ACCOUNT_ID = '123456789012';
+    t.teardown(() => {
+      delete process.env.AWS_ACCOUNT_ID;
+    });
+    const lines = awsDriver({}).plan?.({ type: 'kill', process: 'order' }, 'cloudcafe-dry-0', 5000) ?? [];
+
+    // Act
+    const start = lines.findIndex((l) => l.startsWith('CreateExperimentTemplate'));
+    const end = lines.findIndex((l) => l.startsWith('targets it resolves'));
+    const printed = JSON.parse(lines.slice(start + 1, end).join('\n'));
+    const created = await fis.send(
+      new CreateExperimentTemplateCommand({ ...printed, clientToken: 'dry-run-check' }),
+    );
+
+    // Assess
+    t.equal(created.experimentTemplate?.actions?.kill?.actionId, 'aws:ecs:stop-task');
+    t.same(
+      created.experimentTemplate?.stopConditions?.map((s) => s.source),
+      ['aws:cloudwatch:alarm', 'aws:cloudwatch:alarm'],
+    );
+    t.match(lines.join('\n'), /Tasks: aws:ecs:task PERCENT\(50\) tagged cloudcafe:chaos=allowed/);
   },
 );

@@ -184,11 +184,13 @@ function plan(s: Settings, fault: Fault, tag: string, durationMs: number): strin
   const reason = unmapped(fault);
   if (reason) return [`refused: ${reason}`];
   const names = alarmNamesFor(s, fault);
-  const roleArn = s.roleArn ?? `arn:aws:iam::<account-id>:role/${DEFAULT_ROLE_NAME}`;
+  // AWS_ACCOUNT_ID (read by the SDK too) makes the printed template complete; no call is made.
+  const account = process.env.AWS_ACCOUNT_ID ?? '<account-id>';
+  const roleArn = s.roleArn ?? `arn:aws:iam::${account}:role/${DEFAULT_ROLE_NAME}`;
   const template = fisTemplate(fault, tag, durationMs, {
     region: s.region,
     roleArn,
-    alarmArns: names.map((n) => `arn:aws:cloudwatch:${s.region}:<account-id>:alarm:${n}`),
+    alarmArns: names.map((n) => `arn:aws:cloudwatch:${s.region}:${account}:alarm:${n}`),
   });
   const targets = Object.entries(template.targets ?? {}).map(
     ([key, t]) =>
