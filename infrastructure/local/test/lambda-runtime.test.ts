@@ -215,6 +215,14 @@ t.test('lambda-delay, set through the gateway, delays invocations by its value',
   // Prepare
   t.teardown(() => clearFlag(payments, 'lambda-delay'));
   await setFlag(payments, 'lambda-delay', '1s');
+  const listed = (await (await fetch(`${payments}/admin/flags`, { headers: auth })).json()) as {
+    flags: { name: string; active: string }[];
+  };
+  t.match(
+    listed.flags.find((f) => f.name === 'lambda-delay'),
+    { active: '1s' },
+    "the front's flag list shows the runtime's state",
+  );
   const since = Date.now();
   const p = newPayment();
   // Act

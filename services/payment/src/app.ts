@@ -4,6 +4,7 @@ import {
   buildServiceApp,
   CafeError,
   errorResponses,
+  type FlagState,
   type ServiceApp,
   SetFlagBody,
   withInjectedFaults,
@@ -122,6 +123,22 @@ export async function buildApp(config: FrontConfig): Promise<ServiceApp> {
     },
   });
   built = app;
+  // The kit's flag list is the front's own store; the lambda flags in it are replaced by the
+  // runtime's, so the list tells the truth about the faults that are acting.
+  app.addHook('onSend', async (request, reply, payload) => {
+    const isList = request.method === 'GET' && request.routeOptions.url === `${app.cafe.prefix}/admin/flags`;
+    if (!isList || reply.statusCode !== 200 || !runtime.available || typeof payload !== 'string')
+      return payload;
+    const remote = await runtime.call('GET', '/admin/flags').catch(() => undefined);
+    const remoteFlags = (remote?.body as { flags?: FlagState[] } | undefined)?.flags ?? [];
+    const listed = JSON.parse(payload) as { flags: FlagState[] };
+    listed.flags = listed.flags.map((flag) =>
+      (LAMBDA_FLAGS as readonly string[]).includes(flag.name)
+        ? (remoteFlags.find((r) => r.name === flag.name) ?? flag)
+        : flag,
+    );
+    return JSON.stringify(listed);
+  });
   app.health.register('dynamodb', () => theLedger().get('health-check'));
   return app;
 }

@@ -119,9 +119,7 @@ async function writeReceipt(deps: PaymentDeps, entry: LedgerEntry): Promise<void
 }
 
 async function publishResult(deps: PaymentDeps, entry: LedgerEntry, outcome: PaymentOutcome): Promise<void> {
-  // PaymentResult's `outcome` is a union built with `.map`, which TypeBox infers as `never`;
-  // the literal pair is spelled out here until the contract spells it out too.
-  const result: Omit<PaymentResult, 'outcome'> & { outcome: PaymentOutcome } = {
+  const result: PaymentResult = {
     type: 'PaymentResult',
     orderId: entry.orderId,
     outcome,
