@@ -68,12 +68,21 @@ t.test('a breached threshold fails the run with a non-zero exit', async (t) => {
 t.test(
   'flash sale sells at most the stock, answers no 5xx, and every acknowledged order exists',
   async (t) => {
-    const item = (await (await fetch(`${gateway()}/api/inventory/LTD-GEISHA-001`)).json()) as {
-      available: number;
-    };
-    // Stock left over by an earlier sale (released by failed payments) cannot be taken away.
-    const stock = Math.max(15, item.available);
-    const out = await cli('load', 'flash-sale', '--stock', String(stock), '--attempts', '60', '--rate', '12');
+    // A fresh lot per run: stock left on LTD-GEISHA-001 by earlier sales cannot be taken away.
+    const sku = `LTD-TEST-${Date.now().toString(36).toUpperCase()}`;
+    const stock = 15;
+    const out = await cli(
+      'load',
+      'flash-sale',
+      '--sku',
+      sku,
+      '--stock',
+      String(stock),
+      '--attempts',
+      '60',
+      '--rate',
+      '12',
+    );
     t.equal(out.code, 0, `exit 0\n${out.stdout.slice(-2500)}\n${out.stderr.slice(-1500)}`);
     const dir = reportDir(out.stdout);
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as {
@@ -86,10 +95,15 @@ t.test(
     t.equal(acks.count, summary.metrics.cloudcafe_flash_sold?.count, 'the file holds every 202 k6 counted');
     t.ok((summary.metrics.cloudcafe_orders_out_of_stock?.count ?? 0) > 0, 'the rest were told out of stock');
     for (const order of acks.orders) {
-      t.same(order.items, [{ sku: 'LTD-GEISHA-001', quantity: 1 }]);
+      t.same(order.items, [{ sku, quantity: 1 }]);
       const res = await fetch(`${gateway()}/api/orders/${order.orderId}`);
       t.equal(res.status, 200, `order ${order.orderId} exists`);
     }
+    const item = (await (await fetch(`${gateway()}/api/inventory/${sku}`)).json()) as {
+      reserved: number;
+      sold: number;
+    };
+    t.ok(item.reserved + item.sold <= stock, `the server booked ${item.reserved + item.sold} ≤ ${stock}`);
   },
 );
 

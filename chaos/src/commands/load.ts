@@ -11,6 +11,7 @@ interface LoadOptions {
   profile?: string;
   stock?: string;
   attempts?: string;
+  sku?: string;
   baseUrl?: string;
   allowRemote?: boolean;
   threshold: string[];
@@ -43,6 +44,7 @@ export function registerLoadCommands(program: Command): void {
     .option('--profile <name>', 'browse/checkout traffic shape: smoke, average, stress, spike, soak')
     .option('--stock <n>', 'flash-sale: units put on sale (default 500)')
     .option('--attempts <n>', 'flash-sale: buyers (default 20000)')
+    .option('--sku <sku>', 'flash-sale: the lot (default LTD-GEISHA-001; a new SKU is created)')
     .option('--base-url <url>', "target (default: the running lab's gateway)")
     .option('--allow-remote', 'allow a BASE_URL that is not loopback (a deployed lab, on purpose)')
     .option(
@@ -68,6 +70,7 @@ export function registerLoadCommands(program: Command): void {
           PROFILE: opts.profile,
           STOCK: opts.stock,
           ATTEMPTS: opts.attempts,
+          SKU: opts.sku,
         },
         extraThresholds: parseThresholds(opts.threshold),
       });

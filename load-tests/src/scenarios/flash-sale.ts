@@ -13,6 +13,10 @@ import { adminToken, CONFIG, intKnob, withExtraThresholds } from '../lib/config.
 import { METRICS } from '../lib/metrics.ts';
 import { SLO, thresholds } from '../lib/slo.ts';
 
+/** The lot on sale: the seeded limited edition, or a fresh SKU (created in setup) for a clean, repeatable sale. */
+const SKU = __ENV.SKU || FLASH_SALE_SKU;
+if (!/^[A-Z0-9][A-Z0-9-]{0,63}$/.test(SKU))
+  throw new Error(`cloudcafe load: SKU must be an upper-case SKU, got "${SKU}"`);
 const STOCK = intKnob('STOCK', 500, 1, 100_000);
 const ATTEMPTS = intKnob('ATTEMPTS', 20_000, 1, 200_000);
 const RATE = intKnob('RATE', 400, 1, 5000);
@@ -52,35 +56,45 @@ interface Item {
 export function setup(): { before: Item } {
   adminToken();
   requireHealthyLab();
-  const current = get(`/api/inventory/${FLASH_SALE_SKU}`, 'setup').json() as unknown as Item;
+  const found = get(`/api/inventory/${SKU}`, 'setup');
+  if (found.status === 404 && SKU !== FLASH_SALE_SKU) {
+    const res = admin('PUT', `/api/inventory/${SKU}`, {
+      name: `Flash-sale lot ${SKU}`,
+      category: 'limited',
+      price: 1800,
+    });
+    if (res.status !== 200) fail(`creating ${SKU} failed: ${res.status} ${String(res.body)}`);
+  } else if (found.status !== 200) {
+    fail(`reading ${SKU} failed: ${found.status}`);
+  }
+  const current = get(`/api/inventory/${SKU}`, 'setup').json() as unknown as Item;
   if (current.available > STOCK) {
     fail(
-      `${FLASH_SALE_SKU} already has ${current.available} units available, more than STOCK=${STOCK}; run with --stock ${current.available} or more`,
+      `${SKU} already has ${current.available} units available, more than STOCK=${STOCK}; run with --stock ${current.available} or more`,
     );
   }
   // Holds of an earlier run may still expire or commit while we top up: re-read and top up
   // again (bounded) until exactly STOCK units are on the shelf.
   let before = current;
   for (let i = 0; i < 5 && before.available < STOCK; i++) {
-    const res = admin('POST', `/api/inventory/${FLASH_SALE_SKU}/restock`, {
+    const res = admin('POST', `/api/inventory/${SKU}/restock`, {
       quantity: STOCK - before.available,
     });
-    if (res.status !== 200) fail(`restock of ${FLASH_SALE_SKU} failed: ${res.status} ${String(res.body)}`);
-    before = get(`/api/inventory/${FLASH_SALE_SKU}`, 'setup').json() as unknown as Item;
+    if (res.status !== 200) fail(`restock of ${SKU} failed: ${res.status} ${String(res.body)}`);
+    before = get(`/api/inventory/${SKU}`, 'setup').json() as unknown as Item;
   }
-  if (before.available !== STOCK)
-    fail(`${FLASH_SALE_SKU}: ${before.available} available after restock, want ${STOCK}`);
-  console.warn(`flash sale: ${STOCK} units of ${FLASH_SALE_SKU}, ${ATTEMPTS} attempts at ${RATE}/s`);
+  if (before.available !== STOCK) fail(`${SKU}: ${before.available} available after restock, want ${STOCK}`);
+  console.warn(`flash sale: ${STOCK} units of ${SKU}, ${ATTEMPTS} attempts at ${RATE}/s`);
   return { before };
 }
 
 export default function buyer(): void {
-  const placed = placeOrder(`${CONFIG.runTag}-fan-${__VU}-${__ITER}`, [{ sku: FLASH_SALE_SKU, quantity: 1 }]);
+  const placed = placeOrder(`${CONFIG.runTag}-fan-${__VU}-${__ITER}`, [{ sku: SKU, quantity: 1 }]);
   if (placed.orderId) METRICS.flashSold.add(1);
 }
 
 export function teardown(data: { before: Item }): void {
-  const after = get(`/api/inventory/${FLASH_SALE_SKU}`, 'teardown').json() as unknown as Item;
+  const after = get(`/api/inventory/${SKU}`, 'teardown').json() as unknown as Item;
   // What the server booked (held or sold) during the sale, against what was on the shelf.
   const booked = after.reserved + after.sold - (data.before.reserved + data.before.sold);
   console.warn(
