@@ -10,6 +10,7 @@ import { pointsFor } from '@cloudcafe/loyalty/points';
 import pg from 'pg';
 import Value from 'typebox/value';
 import { INVARIANTS, type Invariant } from './audit-names.js';
+import { readAcknowledgements } from './k6/acknowledgements.js';
 
 /**
  * The invariant auditor: after an experiment (or any time), it checks the business promises
@@ -39,7 +40,7 @@ export interface InvariantResult {
 }
 
 export interface AuditOptions {
-  /** A file of acknowledged order ids (JSON array, or `{orderIds: [...]}`), e.g. from a k6 run. */
+  /** Acknowledged orders: a k6 run's acknowledged-orders.json, or a JSON array of ids. */
   readonly acknowledgements?: string;
   /** How long to wait for in-flight work and consumers to settle (default 60 s). */
   readonly settleMs?: number;
@@ -56,14 +57,12 @@ interface OrderRow {
   items: { sku: string; quantity: number }[];
 }
 
-function readAcknowledgements(file: string): string[] {
+/** Order ids from an acknowledgement file (the k6 format), or a plain JSON array of ids. */
+function acknowledgedIds(file: string): string[] {
   if (!existsSync(file)) throw new Error(`no acknowledgement file at ${file}`);
   const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-  const ids = Array.isArray(parsed) ? parsed : (parsed as { orderIds?: unknown }).orderIds;
-  if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
-    throw new Error(`${file}: expected a JSON array of order ids, or {"orderIds": [...]}`);
-  }
-  return ids;
+  if (Array.isArray(parsed) && parsed.every((id) => typeof id === 'string')) return parsed;
+  return readAcknowledgements(file).orders.map((o) => o.orderId);
 }
 
 class Sources {
@@ -263,7 +262,7 @@ async function check(
 
 /** Runs the audit, polling until every invariant holds or the settle time runs out. */
 export async function audit(options: AuditOptions = {}): Promise<InvariantResult[]> {
-  const acks = options.acknowledgements ? readAcknowledgements(options.acknowledgements) : undefined;
+  const acks = options.acknowledgements ? acknowledgedIds(options.acknowledgements) : undefined;
   const invariants = options.only ?? INVARIANTS;
   const src = new Sources();
   await src.db.connect();

@@ -71,6 +71,16 @@ export function reportHtml(
         }</td><td>${esc(r.reasons.join('; '))}</td></tr>`,
     )
     .join('\n');
+  const invariantRows = summary.results
+    .flatMap((r) =>
+      r.invariants.map(
+        (i) =>
+          `<tr class="${i.ok ? 'passed' : 'failed'}"><td>${esc(r.id)}</td><td>${i.invariant}</td><td>${
+            i.ok ? 'yes' : 'NO'
+          }</td><td>${esc(i.detail)}</td><td>${esc(i.examples.join(', '))}</td></tr>`,
+      ),
+    )
+    .join('\n');
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -103,6 +113,13 @@ export function reportHtml(
 <thead><tr><th>id</th><th>title</th><th>verdict</th><th>faults (effect)</th><th>abort reaction</th><th>recovery</th><th>reasons</th></tr></thead>
 <tbody>
 ${rows}
+</tbody>
+</table>
+<h2>Invariants</h2>
+<table>
+<thead><tr><th>experiment</th><th>invariant</th><th>holds</th><th>detail</th><th>examples</th></tr></thead>
+<tbody>
+${invariantRows || '<tr><td colspan="5">no experiment named invariants to audit</td></tr>'}
 </tbody>
 </table>
 <script>${script('chart.js', 'chart.umd.min.js')}</script>

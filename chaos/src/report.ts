@@ -53,6 +53,11 @@ export function summaryMarkdown(summary: RunSummary): string {
       for (const p of results)
         lines.push(`| ${phase} | ${p.name} | ${p.ok ? 'yes' : 'no'} | ${p.observed} |`);
     }
+    if (r.invariants.length > 0) {
+      lines.push('', '| invariant | holds | detail |', '|---|---|---|');
+      for (const i of r.invariants)
+        lines.push(`| ${i.invariant} | ${i.ok ? 'yes' : '**NO**'} | ${i.detail} |`);
+    }
     if (r.faults.length > 0) {
       lines.push('', '| fault | target | effect | revert |', '|---|---|---|---|');
       for (const f of r.faults) {
@@ -87,6 +92,7 @@ export function junitXml(summary: RunSummary): string {
     for (const p of r.during) testcase(r.id, `probe during: ${p.name}`, p.ok, p.observed);
     testcase(r.id, 'no abort', r.abort === undefined, r.abort?.condition ?? '');
     testcase(r.id, 'steady state recovered', r.recoveryMs !== undefined, r.reasons.join('; '));
+    for (const i of r.invariants) testcase(r.id, `invariant: ${i.invariant}`, i.ok, i.detail);
     for (const p of r.after) testcase(r.id, `hypothesis after: ${p.name}`, p.ok, p.observed);
   }
   return [

@@ -1,7 +1,10 @@
+import { join } from 'node:path';
+import { audit, type InvariantResult } from './audit.js';
 import { driverFor } from './drivers/index.js';
 import type { ActiveFault, DriverOptions, Effect } from './drivers/types.js';
 import { durationMs, type Experiment, faultTarget, type Platform, type Probe } from './experiment/schema.js';
 import type { Journal } from './journal.js';
+import { type K6Run, loadEnvironment, scenarioScript, startK6 } from './k6/index.js';
 import { type ProbeResult, runProbe, runProbeOnce } from './probes.js';
 
 /**
@@ -40,6 +43,8 @@ export interface ExperimentResult {
     | undefined;
   /** From the rollback until every steady-state probe passed again; undefined if it never did. */
   readonly recoveryMs: number | undefined;
+  /** The business invariants the experiment named, audited after the hypothesis. */
+  readonly invariants: readonly InvariantResult[];
 }
 
 export interface RunOptions {
@@ -114,6 +119,69 @@ export function plan(
 
 export async function runExperiment(experiment: Experiment, options: RunOptions): Promise<ExperimentResult> {
   const { journal } = options;
+  const log = (type: string, detail: Record<string, unknown> = {}) =>
+    journal.record(type, { experiment: experiment.id, ...detail });
+  log('experiment.started', { title: experiment.title, platform: options.platform });
+  const load = experiment.load ? await startLoad(experiment, journal, options.signal) : undefined;
+  try {
+    return await lifecycle(experiment, options, load);
+  } finally {
+    // a run that ends any way at all stops its load (stop is idempotent once k6 has exited)
+    load?.run.stop();
+  }
+}
+
+interface BackgroundLoad {
+  readonly run: K6Run;
+  readonly scenario: string;
+}
+
+/** How long the method, rollback and recovery can take: what the background load must cover. */
+function experimentSpanSeconds(experiment: Experiment): number {
+  const steps = experiment.method.reduce((sum, s) => sum + ('duration' in s ? durationMs(s.duration) : 0), 0);
+  return Math.min(900, Math.ceil((steps + durationMs(experiment.recovery.within)) / 1000) + 60);
+}
+
+async function startLoad(
+  experiment: Experiment,
+  journal: Journal,
+  signal: AbortSignal,
+): Promise<BackgroundLoad> {
+  const spec = experiment.load as NonNullable<Experiment['load']>;
+  const run = startK6({
+    script: scenarioScript(spec.scenario),
+    outDir: join(journal.dir, `k6-${experiment.id}`),
+    scriptEnv: loadEnvironment({
+      runTag: `${experiment.id}-${journal.runId.slice(0, 15)}`,
+      knobs: {
+        DURATION: `${experimentSpanSeconds(experiment)}s`,
+        ...(spec.rate ? { RATE: spec.rate } : {}),
+        ...spec.knobs,
+      },
+    }),
+    // k6's own progress would drown the run's progress view; its files keep everything
+    onOutput: () => {},
+    signal,
+    runId: journal.runId,
+    scenario: spec.scenario,
+  });
+  journal.record('load.started', {
+    experiment: experiment.id,
+    scenario: spec.scenario,
+    rate: spec.rate,
+    pid: run.pid,
+  });
+  // a few seconds of load before the hypothesis, so steady state is judged under load
+  await new Promise((r) => setTimeout(r, 5000));
+  return { run, scenario: spec.scenario };
+}
+
+async function lifecycle(
+  experiment: Experiment,
+  options: RunOptions,
+  load: BackgroundLoad | undefined,
+): Promise<ExperimentResult> {
+  const { journal } = options;
   const driver = driverFor(options.platform, options.driverOptions);
   const startedAt = new Date().toISOString();
   const reasons: string[] = [];
@@ -128,8 +196,6 @@ export async function runExperiment(experiment: Experiment, options: RunOptions)
   let recoveryMs: number | undefined;
   let after: ProbeResult[] = [];
   let verdict: Verdict = 'passed';
-
-  log('experiment.started', { title: experiment.title, platform: options.platform });
   const before = await hypothesis(experiment.steadyState.probes);
   log('hypothesis.before', { results: before });
   if (before.some((r) => !r.ok)) {
@@ -153,6 +219,7 @@ export async function runExperiment(experiment: Experiment, options: RunOptions)
       faults: [],
       abort,
       recoveryMs,
+      invariants: [],
     };
   }
 
@@ -269,6 +336,34 @@ export async function runExperiment(experiment: Experiment, options: RunOptions)
     if (r.revert && !r.revert.verified)
       reasons.push(`fault "${r.name}" was not cleanly reverted: ${r.revert.detail}`);
   }
+
+  // The load stops before the audit: the audit judges what the load was promised.
+  let acknowledgements: string | undefined;
+  if (load) {
+    load.run.stop();
+    const k6 = await load.run.done;
+    log('load.finished', {
+      scenario: load.scenario,
+      exitCode: k6.exitCode,
+      thresholdsFailed: k6.thresholdsFailed,
+      failedThresholds: k6.failedThresholds,
+      acknowledged: k6.acknowledged,
+      summary: k6.files.summaryText,
+    });
+    if (k6.acknowledged > 0) acknowledgements = k6.files.acknowledgements;
+  }
+
+  let invariants: InvariantResult[] = [];
+  if (experiment.invariants?.length && !options.signal.aborted) {
+    invariants = await audit({
+      only: experiment.invariants,
+      settleMs: 60_000,
+      ...(acknowledgements ? { acknowledgements } : {}),
+    });
+    log('audit', { results: invariants });
+    for (const r of invariants.filter((i) => !i.ok))
+      reasons.push(`invariant ${r.invariant} broken: ${r.detail}`);
+  }
   if (verdict === 'passed' && reasons.length > 0) verdict = 'failed';
   const result: ExperimentResult = {
     id: experiment.id,
@@ -291,6 +386,7 @@ export async function runExperiment(experiment: Experiment, options: RunOptions)
     })),
     abort,
     recoveryMs,
+    invariants,
   };
   log('experiment.finished', { verdict, reasons });
   return result;

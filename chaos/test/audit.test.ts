@@ -46,7 +46,7 @@ t.test('a lost order, a double charge and a confirmed order without a receipt ar
     t.equal(res.status, 201, 'a capture without an idempotency key');
   }
   const acks = `${mkdtempSync('/tmp/cloudcafe-audit-')}/acks.json`;
-  writeFileSync(acks, JSON.stringify({ orderIds: [orderId, neverPlaced] }));
+  writeFileSync(acks, JSON.stringify([orderId, neverPlaced]));
 
   // Act
   const results = await audit({ acknowledgements: acks, settleMs: 0 });

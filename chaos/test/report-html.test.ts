@@ -39,6 +39,9 @@ const result: ExperimentResult = {
   ],
   abort: undefined,
   recoveryMs: 1200,
+  invariants: [
+    { invariant: 'no-lost-orders', ok: true, detail: '12 acknowledged, 12 terminal', examples: [] },
+  ],
 };
 
 const summary: RunSummary = {

@@ -47,6 +47,22 @@ function progressLine(event: JournalEvent): string | undefined {
       const r = event.result as { name: string; ok: boolean; observed: string };
       return `${time}   ${who}${ok(r.ok)} probe ${r.name}: ${r.observed}`;
     }
+    case 'load.started':
+      return `${time}   ${who}background load: k6 ${event.scenario}${event.rate ? ` at ${event.rate}/s` : ''} (pid ${event.pid})`;
+    case 'load.finished': {
+      const failed = event.failedThresholds as string[];
+      return `${time}   ${who}background load finished: ${event.acknowledged} orders acknowledged; k6 thresholds ${
+        event.thresholdsFailed
+          ? `breached (${failed.join(', ')}) — expected under a fault, reported not judged`
+          : 'held'
+      }`;
+    }
+    case 'audit': {
+      const results = event.results as { invariant: string; ok: boolean; detail: string }[];
+      return results
+        .map((r) => `${time}   ${who}${ok(r.ok)} invariant ${r.invariant}: ${r.detail}`)
+        .join('\n');
+    }
     case 'abort':
       return `${time}   ${who}ABORT: ${event.condition} (rollback started ${event.reactionMs} ms after the breach was seen)`;
     case 'rollback.started':

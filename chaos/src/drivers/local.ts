@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { SERVICES } from '@cloudcafe/kit';
+import { type FlagState, SERVICES } from '@cloudcafe/kit';
 import {
   adminTokenFile,
   type Link,
@@ -194,6 +194,12 @@ async function counter(service: string, name: string): Promise<number> {
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
+/** One flag as the service itself reports it (its active variant and expiry). */
+async function flagState(service: string, flag: string): Promise<FlagState | undefined> {
+  const answer = await admin('GET', `${serviceApi(service)}/admin/flags`);
+  return (answer.json as { flags?: FlagState[] } | undefined)?.flags?.find((f) => f.name === flag);
+}
+
 /**
  * A fault flag set with a TTL longer than the fault, so it reverts by itself even if this
  * process dies; the runner's revert clears it on time.
@@ -219,13 +225,10 @@ async function flagFault(
     async revert() {
       if (!cleared) await admin('DELETE', url);
       cleared = true;
-      const now = await admin('GET', `${serviceApi(service)}/admin/flags`);
-      const state = (now.json as { flags?: { name: string; variant: string }[] } | undefined)?.flags?.find(
-        (f) => f.name === flag,
-      );
+      const state = await flagState(service, flag);
       return {
-        verified: state?.variant === 'off',
-        detail: `${flag} on ${service} is ${state?.variant ?? 'unknown'}`,
+        verified: state?.active === 'off',
+        detail: `${flag} on ${service} is ${state?.active ?? 'unknown'}`,
       };
     },
   };
@@ -263,13 +266,10 @@ async function lambdaFlagFault(
 ) {
   const variant = fault.type === 'lambda-delay' ? fault.delay : fault.rate;
   return flagFault(fault, 'payment', fault.type, variant, durationMs, async () => {
-    const now = await admin('GET', `${serviceApi('payment')}/admin/flags`);
-    const flag = (
-      now.json as { flags?: { name: string; variant: string; expiresAt?: string }[] } | undefined
-    )?.flags?.find((f) => f.name === fault.type);
+    const flag = await flagState('payment', fault.type);
     return {
-      verified: flag?.variant === variant,
-      detail: `the Lambda runtime reports ${fault.type}=${flag?.variant ?? 'unknown'}${flag?.expiresAt ? ` until ${flag.expiresAt}` : ''}`,
+      verified: flag?.active === variant,
+      detail: `the Lambda runtime reports ${fault.type}=${flag?.active ?? 'unknown'}${flag?.expiresAt ? ` until ${flag.expiresAt}` : ''}`,
     };
   });
 }

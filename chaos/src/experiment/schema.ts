@@ -1,6 +1,7 @@
 import { FAULT_FLAGS } from '@cloudcafe/kit/fault-flags';
 import Type, { type Static } from 'typebox';
 import { INVARIANTS } from '../audit-names.js';
+import { LOAD_SCENARIOS } from '../k6/scenarios.js';
 
 /**
  * The experiment document: one schema, validated before anything runs, published as JSON
@@ -200,6 +201,29 @@ export const Experiment = Type.Object(
     abort: Type.Optional(Type.Array(AbortCondition)),
     /** After the rollback: how long steady state may take to return before the experiment fails. */
     recovery: Type.Object({ within: Duration }, { additionalProperties: false }),
+    /**
+     * Background load for the whole experiment: a k6 scenario from load-tests/, started before
+     * the hypothesis and stopped after it. Its acknowledgement file is what the audit holds the
+     * system to. Its own thresholds are reported, not judged: under a fault the hypothesis
+     * probes decide.
+     */
+    load: Type.Optional(
+      Type.Object(
+        {
+          scenario: Type.Enum(LOAD_SCENARIOS),
+          /** Requests (or arrivals) per second. */
+          rate: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+          /** Other knobs of the scenario (STOCK, ATTEMPTS, VUS…), as load-tests/README.md lists. */
+          knobs: Type.Optional(
+            Type.Record(
+              Type.String({ pattern: '^[A-Z][A-Z_]*$' }),
+              Type.Union([Type.String(), Type.Number()]),
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** Business invariants audited after the hypothesis (see `npx cloudcafe audit`). */
     invariants: Type.Optional(Type.Array(Type.Enum(INVARIANTS), { uniqueItems: true })),
   },
