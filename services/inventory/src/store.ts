@@ -35,6 +35,9 @@ export interface Page<T> {
 
 // A cancelled transaction that lost only to a concurrent one is retried; it says nothing about stock.
 const MAX_TRANSACTION_ATTEMPTS = 6;
+// Short enough that another instance's release is seen almost at once; long enough that a
+// flash sale's queue of losers is answered without a transaction each.
+const SOLD_OUT_MEMO_MS = 250;
 
 /**
  * Stock and reservations in DynamoDB. Every change of stock is a conditional write inside a
@@ -46,6 +49,8 @@ export class InventoryStore {
   private readonly writes: Limiter;
   /** Unit prices by SKU, kept briefly: a reservation then costs one transaction, not three calls. */
   private readonly priceCache = new Map<string, { price: number; until: number }>();
+  /** SKUs a cancelled transaction just found short, until when to trust that. */
+  private readonly soldOut = new Map<string, number>();
 
   constructor(
     private readonly app: ServiceApp,
@@ -178,6 +183,7 @@ export class InventoryStore {
   }
 
   async restock(sku: string, quantity: number): Promise<InventoryItem> {
+    this.soldOut.delete(sku);
     try {
       const { Attributes } = await this.write(() =>
         this.db.send(
@@ -257,7 +263,17 @@ export class InventoryStore {
         const short = await this.firstShort(wanted);
         const repeat = short ? await this.reservation(orderId) : undefined;
         if (short && !repeat) throw await this.outOfStock(short);
-        if (!repeat) await this.transact(transactItems);
+        if (!repeat) {
+          const memo = await this.writes.run(async () => {
+            // A line found short moments ago in this lane stays short until a release or a
+            // restock (both clear the memo): refuse without another snapshot-and-restore.
+            const known = wanted.find((l) => (this.soldOut.get(l.sku) ?? 0) > Date.now());
+            if (known) return known;
+            await this.transactUnqueued(transactItems);
+            return undefined;
+          });
+          if (memo) throw await this.outOfStock(memo);
+        }
         if (repeat) return { reservation: sameOrConflict(repeat, wanted), created: false };
         this.app.metrics.inc('inventory_reservations_total', { outcome: 'reserved' });
         return { reservation, created: true };
@@ -272,7 +288,10 @@ export class InventoryStore {
         const failed = reasons.indexOf('ConditionalCheckFailed');
         this.app.metrics.inc('stock_conflicts_total');
         const short = failed >= 0 && failed < wanted.length ? wanted[failed] : undefined;
-        if (short) throw await this.outOfStock(short);
+        if (short) {
+          this.soldOut.set(short.sku, Date.now() + SOLD_OUT_MEMO_MS);
+          throw await this.outOfStock(short);
+        }
         if (reasons.includes('TransactionConflict') && attempt < MAX_TRANSACTION_ATTEMPTS) {
           await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
           continue;
@@ -445,7 +464,10 @@ export class InventoryStore {
         },
       );
     }
-    if (to === 'released') this.app.metrics.inc('inventory_reservations_total', { outcome: 'released' });
+    if (to === 'released') {
+      this.app.metrics.inc('inventory_reservations_total', { outcome: 'released' });
+      for (const line of current.items) this.soldOut.delete(line.sku);
+    }
     const { expiresAtMs: _dropped, ...rest } = current;
     return { ...rest, status: to, ...(reason !== undefined && { reason }) };
   }

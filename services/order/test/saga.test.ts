@@ -50,7 +50,20 @@ async function publishResult(result: Omit<PaymentResult, 'type' | 'at'>): Promis
 }
 
 async function statusBecomes(orderId: string, status: string): Promise<OrderView> {
-  await eventually(`order ${orderId} to be ${status}`, async () => (await order(orderId)).status === status);
+  let last: OrderView | undefined;
+  try {
+    await eventually(
+      `order ${orderId} to be ${status}`,
+      async () => {
+        last = await order(orderId);
+        return last.status === status;
+      },
+      60_000,
+    );
+  } catch (err) {
+    // Say where it stopped: a stuck `paid` and a wrong terminal state need different fixes.
+    throw new Error(`${(err as Error).message}; last seen ${JSON.stringify(last?.history)}`);
+  }
   return order(orderId);
 }
 
