@@ -45,7 +45,6 @@ export const SERVICE_PORTS = shifted({
   menu: 3004,
   loyalty: 3005,
   analytics: 3006,
-  placeholder: 3009,
 });
 
 export type ServiceName = keyof typeof SERVICE_PORTS;

@@ -29,7 +29,7 @@ export interface ServiceDefinition {
 
 /**
  * The services of the lab, with what each one calls. A service joins the lab once its entry
- * file exists; the placeholder proves the path until the real ones land.
+ * file exists.
  */
 export const SERVICES: readonly ServiceDefinition[] = [
   { name: 'inventory', entry: 'services/inventory/src/server.ts', dependsOn: ['dynamodb', 'redis'] },
@@ -52,12 +52,6 @@ export const SERVICES: readonly ServiceDefinition[] = [
     entry: 'services/analytics/src/server.ts',
     database: 'cloudcafe_warehouse',
     dependsOn: ['postgres', 'kinesis'],
-  },
-  {
-    name: 'placeholder',
-    entry: 'services/placeholder/src/server.ts',
-    database: 'cloudcafe_placeholder',
-    dependsOn: ['postgres', 'redis'],
   },
 ];
 

@@ -11,7 +11,6 @@ export const SERVICES = {
   loyalty: { segment: 'loyalty', description: 'Loyalty points from order events' },
   analytics: { segment: 'analytics', description: 'Revenue windows from order events' },
   'payment-gateway': { segment: 'payment-gateway', description: 'The local payment gateway simulator' },
-  placeholder: { segment: 'placeholder', description: 'Proves the lab path until the real services land' },
 } as const;
 
 /** The name of a CloudCafe service. */

@@ -25,7 +25,7 @@ useLocalEmulator();
 const aws = createAwsClients({ region: 'us-east-1' });
 const client = aws.kinesis;
 t.teardown(() => aws.destroy());
-const logger = createLogger({ service: 'placeholder', level: 'silent' });
+const logger = createLogger({ service: 'loyalty', level: 'silent' });
 
 async function createStream(kinesis: KinesisClient, name: string): Promise<void> {
   await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: 2 }));
@@ -87,7 +87,7 @@ t.test('reads every shard in order, checkpoints, and resumes after a restart', a
   await put(stream, first);
   const checkpoints = memoryCheckpoints();
   const seen = collector();
-  const metrics = createMetrics({ service: 'placeholder', platform: 'local' });
+  const metrics = createMetrics({ service: 'loyalty', platform: 'local' });
   // Act
   const consumer = createKinesisConsumer({
     client,
