@@ -1,3 +1,4 @@
+export { awsEndpointUrl, localAwsEnv } from './engines/aws.js';
 export type { EngineSpec, LabPaths, ProcessSpec } from './engines/types.js';
 export { PUBLIC_PATHS, ROUTES } from './gateway.js';
 export { healLab, type LabStatus, labDown, labStatus, labUp, logFile, signalProcess } from './lab-client.js';
@@ -9,4 +10,3 @@ export { type LabState, readLabState } from './state.js';
 export type { ProcessState, ProcessStatus } from './supervisor.js';
 export { type Dependency, type Link, linkName, linksFor, presentServices, SERVICES } from './topology.js';
 export { type Proxy, type Toxic, type ToxicType, ToxiproxyClient } from './toxiproxy-client.js';
-export { awsEndpointUrl, localAwsEnv } from './engines/aws.js';
