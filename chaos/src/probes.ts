@@ -92,15 +92,7 @@ export async function runProbe(probe: Probe): Promise<ProbeResult> {
       at,
     };
   }
-  const c = await call(probe);
-  return {
-    name: probe.name,
-    ok: withinTolerance(probe.tolerance, c),
-    observed: describeCall(c),
-    status: c.status,
-    latencyMs: c.latencyMs,
-    at,
-  };
+  return runProbeOnce(probe);
 }
 
 /** For abort checks at 1 Hz: one call judged as a point (an error-rate probe counts a 5xx as a failure). */
