@@ -76,6 +76,9 @@ for (const service of services) {
         '10',
         '--seed',
         '20261121',
+        // No example database left in the working tree between runs.
+        '--generation-database',
+        'none',
         '--no-color',
       ],
       (perServiceS + 30) * 1000,
