@@ -1,7 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { labStatus, signalProcess, waitFor } from '@cloudcafe/local-platform';
+import {
+  cancelled,
+  confirmed,
+  getJson,
+  kinesis,
+  lab,
+  publish,
+  RUN,
+} from '@cloudcafe/test-support/order-events';
 import t from 'tap';
-import { cancelled, confirmed, getJson, kinesis, lab, publish, RUN } from './support/lab.js';
 
 // Integration tests on the shared lab: real PostgreSQL warehouse, the Kinesis emulator, the
 // analytics process the lab supervises. Events are published here with PutRecords.

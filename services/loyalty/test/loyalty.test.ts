@@ -1,8 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { labStatus, signalProcess, ToxiproxyClient, waitFor } from '@cloudcafe/local-platform';
+import {
+  cancelled,
+  confirmed,
+  getJson,
+  kinesis,
+  lab,
+  publish,
+  RUN,
+} from '@cloudcafe/test-support/order-events';
 import t from 'tap';
 import { pointsFor, tierOf } from '../src/points.js';
-import { cancelled, confirmed, getJson, kinesis, lab, publish, RUN } from './support/lab.js';
 
 // Integration tests on the shared lab: real Redis, the Kinesis emulator, the loyalty process
 // the lab supervises. Events are published here (the order service may not be running).

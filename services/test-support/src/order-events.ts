@@ -4,8 +4,9 @@ import { type OrderEvent, STREAMS } from '@cloudcafe/contracts';
 import { labPaths, readLabState } from '@cloudcafe/local-platform';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
-// Support for the tests that run against the shared lab tap's before-hook brought up. Until
-// the order service publishes order events, the tests publish them here with PutRecords.
+// Shared by the loyalty and analytics tests, which run against the lab tap's before-hook brought
+// up. They publish their own order events with PutRecords, so they test the consumers alone,
+// without depending on the order service.
 
 export function lab() {
   const state = readLabState(labPaths());
