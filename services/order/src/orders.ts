@@ -66,21 +66,34 @@ export class Orders {
     return callDependency(this.app, 'postgres', fn);
   }
 
+  /**
+   * One transaction. When PostgreSQL aborts it as a deadlock victim (40P01) or a serialization
+   * failure (40001) it is run again from the start: the other transaction won, and ours is
+   * still valid to retry because nothing outside PostgreSQL happens inside it. Without this a
+   * cancel racing the outbox relay answered 502.
+   */
   async tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return this.db(async () => {
-      const client = await this.pool.connect();
+    for (let attempt = 1; ; attempt++) {
       try {
-        await client.query('BEGIN');
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
+        return await this.db(async () => {
+          const client = await this.pool.connect();
+          try {
+            await client.query('BEGIN');
+            const result = await fn(client);
+            await client.query('COMMIT');
+            return result;
+          } catch (err) {
+            await client.query('ROLLBACK').catch(() => {});
+            throw err;
+          } finally {
+            client.release();
+          }
+        });
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
+        if (attempt >= TX_ATTEMPTS || !isRetryable(err)) throw err;
+        await new Promise((r) => setTimeout(r, 10 + Math.random() * 40 * attempt));
       }
-    });
+    }
   }
 
   /** `POST /api/orders`: reserve, then commit order + outbox in one transaction, then 202. */
@@ -404,6 +417,17 @@ export function paymentRequest(order: OrderSnapshot): PaymentRequested {
     currency: CURRENCY,
     requestedAt: new Date().toISOString(),
   };
+}
+
+const TX_ATTEMPTS = 4;
+const RETRYABLE_SQLSTATES = new Set(['40P01', '40001']);
+
+/** A deadlock victim or serialization failure, possibly wrapped by callDependency's CafeError. */
+function isRetryable(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (RETRYABLE_SQLSTATES.has((e as { code?: string }).code ?? '')) return true;
+  }
+  return false;
 }
 
 export async function enqueue(db: Db, orderId: string, kind: OutboxKind, payload: unknown): Promise<void> {

@@ -173,6 +173,30 @@ t.test('cancel before the payment request leaves releases the stock', async (t) 
   t.match(await stock(sku), { available: 4, reserved: 0 }, 'and releases nothing twice');
 });
 
+t.test('cancelling right after acceptance, racing the outbox relay, never answers 5xx', async (t) => {
+  // Prepare: the relay picks a new order up within milliseconds, so a cancel sent at once
+  // contends with it for the same rows — the race that once ended in a deadlock and a 502
+  const sku = await freshSku(40);
+  const placed = await Promise.all(
+    Array.from({ length: 12 }, () => place(customer(), [{ sku, quantity: 1 }])),
+  );
+  for (const p of placed) t.equal(p.status, 202, 'accepted');
+  // Act
+  const answers = await Promise.all(
+    placed.map((p) =>
+      api<OrderView>('POST', `/api/orders/${(p.body as { orderId: string }).orderId}/cancel`),
+    ),
+  );
+  // Assess: each cancel either wins (200) or is too late (409), never a server error
+  for (const a of answers) t.ok(a.status === 200 || a.status === 409, `cancel answered ${a.status}`);
+  const cancelled = answers.filter((a) => a.status === 200).length;
+  await eventually(
+    'the cancelled units to come back',
+    async () => (await stock(sku)).available >= 40 - (12 - cancelled),
+  );
+  t.pass(`${cancelled} of 12 cancelled in time, the rest refused cleanly`);
+});
+
 t.test('an order whose payment was requested cannot be cancelled', async (t) => {
   // Prepare
   const db = ordersDb();
