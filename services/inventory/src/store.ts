@@ -11,9 +11,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { InventoryItem, Reservation, ReservationItemRequest } from '@cloudcafe/contracts';
 import { TABLES } from '@cloudcafe/contracts';
-import { CafeError, type ServiceApp } from '@cloudcafe/kit';
+import { CafeError, callDependency, type ServiceApp } from '@cloudcafe/kit';
 import type { SeedItem } from './catalogue.js';
-import { callDependency } from './dependency.js';
 import { Limiter } from './limiter.js';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];

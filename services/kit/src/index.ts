@@ -8,6 +8,7 @@ export {
   type KitConfig,
   loadConfig,
 } from './config.js';
+export { callDependency } from './dependency.js';
 export {
   CafeError,
   ERROR_CODES,

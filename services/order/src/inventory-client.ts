@@ -1,6 +1,5 @@
 import type { Reservation, ReservationItemRequest } from '@cloudcafe/contracts';
-import { CafeError, ERROR_CODES, type ErrorCode, type ServiceApp } from '@cloudcafe/kit';
-import { callDependency } from './dependency.js';
+import { CafeError, callDependency, ERROR_CODES, type ErrorCode, type ServiceApp } from '@cloudcafe/kit';
 
 /** What inventory answered when it refused: its status and stable code, kept for the caller. */
 export class InventoryRefusal extends CafeError {

@@ -6,9 +6,8 @@ import type {
   PaymentRequested,
   PaymentResult,
 } from '@cloudcafe/contracts';
-import { CafeError, type ServiceApp } from '@cloudcafe/kit';
+import { CafeError, callDependency, type ServiceApp } from '@cloudcafe/kit';
 import type pg from 'pg';
-import { callDependency } from './dependency.js';
 import { type InventoryClient, InventoryRefusal } from './inventory-client.js';
 import {
   type Accepted,

@@ -3,8 +3,8 @@ import { GetQueueUrlCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs
 import type { OrderEvent, PaymentRequested } from '@cloudcafe/contracts';
 import { QUEUES, STREAMS } from '@cloudcafe/contracts';
 import type { ServiceApp } from '@cloudcafe/kit';
+import { callDependency } from '@cloudcafe/kit';
 import type pg from 'pg';
-import { callDependency } from './dependency.js';
 import { type InventoryClient, InventoryRefusal } from './inventory-client.js';
 import {
   enqueue,

@@ -1,8 +1,8 @@
 import { DeleteMessageCommand, GetQueueUrlCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { PaymentResult, QUEUES } from '@cloudcafe/contracts';
 import type { ServiceApp } from '@cloudcafe/kit';
+import { callDependency } from '@cloudcafe/kit';
 import Value from 'typebox/value';
-import { callDependency } from './dependency.js';
 import type { Orders } from './orders.js';
 
 /**

@@ -1,9 +1,16 @@
-import { CafeError, type ServiceApp, withInjectedFaults } from '@cloudcafe/kit';
+import { CafeError } from './errors.js';
+import type { ServiceApp } from './fastify/types.js';
+import { withInjectedFaults } from './flags/inject.js';
 
 /**
- * One outbound call: the in-app faults first (so `dependency-errors` / `dependency-latency`
+ * One outbound call of a Fastify service: the in-app faults first (so `dependency-errors` / `dependency-latency`
  * act on it), its duration recorded, and anything unexpected turned into a 502/504 with a
  * stable code, because a dependency failure is not a bug of this service (500).
+ *
+ * @example
+ * ```ts
+ * const item = await callDependency(app, 'dynamodb', () => documentClient.send(new GetCommand(…)));
+ * ```
  */
 export async function callDependency<T>(
   app: ServiceApp,
