@@ -134,6 +134,14 @@ t.test('the report renders its charts in headless Chromium with no console error
   );
   for (const c of charts)
     t.ok(c.width > 0 && c.painted > 500, `chart ${c.id} is drawn (${c.painted} painted pixels)`);
-  t.match(await page.locator('table').textContent(), /network-latency.*passed.*round trip 0\.5 ms → 201 ms/s);
+  t.match(
+    await page.locator('table').first().textContent(),
+    /network-latency.*passed.*round trip 0\.5 ms → 201 ms/s,
+  );
+  t.match(
+    await page.locator('table').nth(1).textContent(),
+    /no-lost-orders.*yes.*12 acknowledged/s,
+    'the invariant table',
+  );
   await page.screenshot({ path: join(dir, 'report.png'), fullPage: true });
 });
