@@ -1,6 +1,19 @@
 import { readFileSync } from 'node:fs';
+import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { SERVICES } from '@cloudcafe/kit';
 import { adminTokenFile, labPaths, readLabState } from '@cloudcafe/local-platform';
-import { durationMs, type Probe, type Tolerance } from './experiment/schema.js';
+import { cloudWatchFor } from './commands/metrics.js';
+import {
+  type CloudWatchProbe,
+  durationMs,
+  type HttpProbe,
+  type K6Probe,
+  type MetricProbe,
+  type Probe,
+  type RangeTolerance,
+  type Tolerance,
+} from './experiment/schema.js';
+import { K6LiveApi } from './k6/runner.js';
 
 /**
  * Probes ask the system a question and judge the answer against a typed tolerance. An HTTP
@@ -23,7 +36,7 @@ export interface Call {
   readonly error: string | undefined;
 }
 
-async function call(probe: Probe): Promise<Call> {
+async function call(probe: HttpProbe): Promise<Call> {
   const state = readLabState(labPaths());
   if (!state) throw new Error('the lab is not up: run `npx cloudcafe lab up` first');
   const headers: Record<string, string> = {};
@@ -70,7 +83,34 @@ const describeCall = (c: Call) =>
  * Runs a probe once and judges it. An error-rate tolerance is judged over a burst of calls
  * spread across its window (at most 10 calls), since one call cannot have a rate.
  */
-export async function runProbe(probe: Probe): Promise<ProbeResult> {
+/** What a probe may need from the run: the background load's k6 API, the platform. */
+export interface ProbeContext {
+  readonly k6Api?: string;
+  readonly platform?: string;
+}
+
+/** Runs a probe once and judges it against its tolerance. */
+export async function runProbe(probe: Probe, context: ProbeContext = {}): Promise<ProbeResult> {
+  switch (probe.type) {
+    case 'http':
+      return runHttpProbe(probe);
+    case 'metric':
+    case 'k6':
+    case 'cloudwatch':
+      return runNumericProbe(probe, context);
+  }
+}
+
+/** For abort checks at 1 Hz: one reading (an HTTP error-rate probe counts a 5xx as a failure). */
+export async function runProbeOnce(probe: Probe, context: ProbeContext = {}): Promise<ProbeResult> {
+  return probe.type === 'http' ? runHttpOnce(probe) : runNumericProbe(probe, context);
+}
+
+/**
+ * An HTTP probe. An error-rate tolerance is judged over a burst of calls spread across its
+ * window (at most 10 calls), since one call cannot have a rate.
+ */
+async function runHttpProbe(probe: HttpProbe): Promise<ProbeResult> {
   const at = new Date().toISOString();
   if (probe.tolerance.type === 'error-rate') {
     const samples = 10;
@@ -92,11 +132,10 @@ export async function runProbe(probe: Probe): Promise<ProbeResult> {
       at,
     };
   }
-  return runProbeOnce(probe);
+  return runHttpOnce(probe);
 }
 
-/** For abort checks at 1 Hz: one call judged as a point (an error-rate probe counts a 5xx as a failure). */
-export async function runProbeOnce(probe: Probe): Promise<ProbeResult> {
+async function runHttpOnce(probe: HttpProbe): Promise<ProbeResult> {
   const at = new Date().toISOString();
   const c = await call(probe);
   return {
@@ -107,4 +146,115 @@ export async function runProbeOnce(probe: Probe): Promise<ProbeResult> {
     latencyMs: c.latencyMs,
     at,
   };
+}
+
+// ── numeric probes: a service's /metrics, the background load's k6, CloudWatch ─────────────
+
+const inRange = (t: RangeTolerance, v: number) =>
+  (t.min === undefined || v >= t.min) && (t.max === undefined || v <= t.max);
+const describeRange = (t: RangeTolerance) =>
+  t.min !== undefined && t.max !== undefined
+    ? `in [${t.min}, ${t.max}]`
+    : t.max !== undefined
+      ? `≤ ${t.max}`
+      : `≥ ${t.min}`;
+
+/** Sums a Prometheus series over the label sets that match `labels`, from the service's /metrics. */
+async function readMetric(probe: MetricProbe): Promise<number> {
+  const state = readLabState(labPaths());
+  const segment = (SERVICES as Record<string, { segment: string } | undefined>)[probe.service]?.segment;
+  if (!state || !segment) throw new Error(`service ${probe.service} is not in the running lab`);
+  const res = await fetch(`${state.gateway}/api/${segment}/metrics`, { signal: AbortSignal.timeout(5000) });
+  if (!res.ok) throw new Error(`${probe.service} /metrics answered ${res.status}`);
+  const wanted = Object.entries(probe.labels ?? {});
+  let sum = 0;
+  for (const line of (await res.text()).split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$/.exec(line);
+    if (!match || match[1] !== probe.metric) continue;
+    const labels = match[2] ?? '';
+    if (wanted.every(([k, v]) => labels.includes(`${k}="${v}"`))) sum += Number(match[3]);
+  }
+  return sum;
+}
+
+async function readK6(probe: K6Probe, context: ProbeContext): Promise<number> {
+  if (!context.k6Api) throw new Error('no background load is running (the experiment has no `load`)');
+  const metric = await new K6LiveApi(context.k6Api).metric(probe.metric);
+  const value = metric?.sample[probe.stat];
+  if (value === undefined) throw new Error(`k6 has no ${probe.metric} ${probe.stat} yet`);
+  return value;
+}
+
+async function readCloudWatch(probe: CloudWatchProbe, context: ProbeContext): Promise<number> {
+  const platform = context.platform ?? 'local';
+  const client = cloudWatchFor(platform);
+  try {
+    const end = new Date();
+    const span = durationMs(probe.window);
+    const out = await client.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(end.getTime() - span),
+        EndTime: end,
+        MetricDataQueries: [
+          {
+            Id: 'probe',
+            MetricStat: {
+              Metric: {
+                Namespace: 'CloudCafe',
+                MetricName: probe.metric,
+                Dimensions: [
+                  { Name: 'Service', Value: probe.service },
+                  { Name: 'Platform', Value: platform },
+                ],
+              },
+              Period: Math.max(60, Math.ceil(span / 60_000) * 60),
+              Stat: probe.stat,
+            },
+          },
+        ],
+      }),
+    );
+    const values = out.MetricDataResults?.[0]?.Values ?? [];
+    if (values.length === 0)
+      throw new Error(`CloudWatch has no ${probe.metric} for ${probe.service} in the last ${probe.window}`);
+    // Sum and SampleCount add up across periods; the others take the latest period
+    return probe.stat === 'Sum' || probe.stat === 'SampleCount'
+      ? values.reduce((a, b) => a + b, 0)
+      : (values[0] as number);
+  } finally {
+    client.destroy();
+  }
+}
+
+async function runNumericProbe(
+  probe: MetricProbe | K6Probe | CloudWatchProbe,
+  context: ProbeContext,
+): Promise<ProbeResult> {
+  const at = new Date().toISOString();
+  const started = performance.now();
+  try {
+    const value =
+      probe.type === 'metric'
+        ? await readMetric(probe)
+        : probe.type === 'k6'
+          ? await readK6(probe, context)
+          : await readCloudWatch(probe, context);
+    return {
+      name: probe.name,
+      ok: inRange(probe.tolerance, value),
+      observed: `${probe.metric} = ${Math.round(value * 1000) / 1000} (want ${describeRange(probe.tolerance)})`,
+      status: undefined,
+      latencyMs: Math.round(performance.now() - started),
+      at,
+    };
+  } catch (error) {
+    return {
+      name: probe.name,
+      ok: false,
+      observed: (error as Error).message,
+      status: undefined,
+      latencyMs: Math.round(performance.now() - started),
+      at,
+    };
+  }
 }

@@ -4,8 +4,8 @@ import { driverFor } from './drivers/index.js';
 import type { ActiveFault, DriverOptions, Effect } from './drivers/types.js';
 import { durationMs, type Experiment, faultTarget, type Platform, type Probe } from './experiment/schema.js';
 import type { Journal } from './journal.js';
-import { type K6Run, loadEnvironment, scenarioScript, startK6 } from './k6/index.js';
-import { type ProbeResult, runProbe, runProbeOnce } from './probes.js';
+import { K6LiveApi, type K6Run, loadEnvironment, scenarioScript, startK6 } from './k6/index.js';
+import { type ProbeContext, type ProbeResult, runProbe, runProbeOnce } from './probes.js';
 
 /**
  * The experiment lifecycle: steady-state hypothesis before → method (faults and probes, with
@@ -78,9 +78,9 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-async function hypothesis(probes: readonly Probe[]): Promise<ProbeResult[]> {
+async function hypothesis(probes: readonly Probe[], context: ProbeContext): Promise<ProbeResult[]> {
   const results: ProbeResult[] = [];
-  for (const probe of probes) results.push(await runProbe(probe));
+  for (const probe of probes) results.push(await runProbe(probe, context));
   return results;
 }
 
@@ -142,6 +142,11 @@ function experimentSpanSeconds(experiment: Experiment): number {
   return Math.min(900, Math.ceil((steps + durationMs(experiment.recovery.within)) / 1000) + 60);
 }
 
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !(await check())) await new Promise((r) => setTimeout(r, 250));
+}
+
 async function startLoad(
   experiment: Experiment,
   journal: Journal,
@@ -152,7 +157,9 @@ async function startLoad(
     script: scenarioScript(spec.scenario),
     outDir: join(journal.dir, `k6-${experiment.id}`),
     scriptEnv: loadEnvironment({
-      runTag: `${experiment.id}-${journal.runId.slice(0, 15)}`,
+      // unique per run within the 24 characters the scripts keep: it prefixes idempotency keys,
+      // and a key reused by a later run with another basket is (rightly) a 409
+      runTag: `${experiment.id.slice(0, 14)}-${Date.now().toString(36)}`,
       knobs: {
         DURATION: `${experimentSpanSeconds(experiment)}s`,
         ...(spec.rate ? { RATE: spec.rate } : {}),
@@ -171,8 +178,29 @@ async function startLoad(
     rate: spec.rate,
     pid: run.pid,
   });
+  // k6 opens its REST API once the script's setup() has checked the lab; the probes read it,
+  // so the hypothesis waits for it. A k6 that exits first (an unhealthy lab) ends the wait.
+  let exited = false;
+  void run.done.then(() => {
+    exited = true;
+  });
+  const live = new K6LiveApi(run.apiAddress);
+  await waitUntil(
+    async () =>
+      exited ||
+      (await live.status().then(
+        () => true,
+        () => false,
+      )),
+    90_000,
+  );
+  if (exited) {
+    throw new Error(
+      `the background load (k6 ${spec.scenario}) ended before it started: see ${join(journal.dir, `k6-${experiment.id}`)}`,
+    );
+  }
   // a few seconds of load before the hypothesis, so steady state is judged under load
-  await new Promise((r) => setTimeout(r, 5000));
+  await new Promise((r) => setTimeout(r, 3000));
   return { run, scenario: spec.scenario };
 }
 
@@ -196,7 +224,12 @@ async function lifecycle(
   let recoveryMs: number | undefined;
   let after: ProbeResult[] = [];
   let verdict: Verdict = 'passed';
-  const before = await hypothesis(experiment.steadyState.probes);
+  // probes read the background load's live figures through k6's REST API
+  const probeContext: ProbeContext = {
+    ...(load ? { k6Api: load.run.apiAddress } : {}),
+    platform: options.platform,
+  };
+  const before = await hypothesis(experiment.steadyState.probes, probeContext);
   log('hypothesis.before', { results: before });
   if (before.some((r) => !r.ok)) {
     reasons.push(
@@ -228,7 +261,9 @@ async function lifecycle(
   const onOuterAbort = () => method.abort(`interrupted: ${String(options.signal.reason)}`);
   options.signal.addEventListener('abort', onOuterAbort, { once: true });
   const abortSeen: { at?: number; condition?: string } = {};
-  const monitor = startAbortMonitor(experiment, method, abortSeen, (r) => log('abort.check', { result: r }));
+  const monitor = startAbortMonitor(experiment, method, abortSeen, probeContext, (r) =>
+    log('abort.check', { result: r }),
+  );
   const timers: NodeJS.Timeout[] = [];
   let rollbackStartedAt: number | undefined;
 
@@ -248,7 +283,7 @@ async function lifecycle(
       if (method.signal.aborted) throw new Aborted(String(method.signal.reason));
       if (step.type === 'wait') await sleep(durationMs(step.duration), method.signal);
       if (step.type === 'probe') {
-        const result = await runProbe(step.probe);
+        const result = await runProbe(step.probe, probeContext);
         during.push(result);
         log('probe', { result });
         if (!result.ok) reasons.push(`deviation during the method: ${result.name} (${result.observed})`);
@@ -319,7 +354,7 @@ async function lifecycle(
     // Recovery: how long until every steady-state probe passes again, bounded.
     const deadline = rollbackStartedAt + durationMs(experiment.recovery.within);
     while (Date.now() < deadline) {
-      after = await hypothesis(experiment.steadyState.probes);
+      after = await hypothesis(experiment.steadyState.probes, probeContext);
       if (after.every((r) => r.ok)) {
         recoveryMs = Date.now() - rollbackStartedAt;
         break;
@@ -400,6 +435,7 @@ function startAbortMonitor(
   experiment: Experiment,
   method: AbortController,
   seen: { at?: number; condition?: string },
+  context: ProbeContext,
   onCheck: (result: ProbeResult) => void,
 ): { stop(): void } {
   const conditions = experiment.abort ?? [];
@@ -408,7 +444,7 @@ function startAbortMonitor(
   const tick = async () => {
     for (const condition of conditions) {
       if (stopped || method.signal.aborted) return;
-      const result = await runProbeOnce(condition.probe);
+      const result = await runProbeOnce(condition.probe, context);
       onCheck(result);
       if (result.ok) {
         failingSince.delete(condition.name);

@@ -146,9 +146,9 @@ export async function runAndReport(options: {
       if (i > 0 && options.gapMs) await new Promise((r) => setTimeout(r, options.gapMs));
       // the monitor watches what the experiment's hypothesis watches
       sampler.setTargets(
-        experiment.steadyState.probes
-          .filter((p) => (p.method ?? 'GET') === 'GET' && !p.admin)
-          .map((p) => p.path),
+        experiment.steadyState.probes.flatMap((p) =>
+          p.type === 'http' && (p.method ?? 'GET') === 'GET' && !p.admin ? [p.path] : [],
+        ),
       );
       results.push(
         await runExperiment(experiment, {

@@ -23,6 +23,8 @@ export const PLATFORMS = ['local', 'kubernetes', 'aws'] as const;
 export const Platform = Type.Enum(PLATFORMS);
 export type Platform = Static<typeof Platform>;
 
+const ServiceName = Type.String({ pattern: '^[a-z][a-z-]*$', description: 'a service, e.g. order' });
+
 // ── tolerances ─────────────────────────────────────────────────────────────────────────────
 
 export const Tolerance = Type.Union([
@@ -74,12 +76,65 @@ export const HttpProbe = Type.Object(
 );
 export type HttpProbe = Static<typeof HttpProbe>;
 
-export const Probe = Type.Union([HttpProbe]);
+/** For the numeric probes: the value must lie within [min, max] (either bound may be absent). */
+export const RangeTolerance = Type.Object(
+  { type: Type.Literal('range'), min: Type.Optional(Type.Number()), max: Type.Optional(Type.Number()) },
+  { additionalProperties: false, description: 'the value must lie within [min, max]' },
+);
+export type RangeTolerance = Static<typeof RangeTolerance>;
+
+const MetricName = Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', description: 'a metric name' });
+
+export const MetricProbe = Type.Object(
+  {
+    type: Type.Literal('metric'),
+    name: Name,
+    /** The service whose `/api/<svc>/metrics` (Prometheus text) is read. */
+    service: ServiceName,
+    /** A name from the kit's metric catalogue; every series matching `labels` is summed. */
+    metric: MetricName,
+    labels: Type.Optional(Type.Record(Type.String(), Type.String())),
+    tolerance: RangeTolerance,
+  },
+  { additionalProperties: false },
+);
+
+export const K6Probe = Type.Object(
+  {
+    type: Type.Literal('k6'),
+    name: Name,
+    /** A metric of the experiment's background load, read live from k6's REST API. */
+    metric: MetricName,
+    /** Which figure of the metric: `rate`, `count`, `value`, `avg`, `p(95)`, `p(99)`… */
+    stat: Type.String({ pattern: '^(rate|count|value|avg|min|med|max|p\\([0-9.]+\\))$' }),
+    tolerance: RangeTolerance,
+  },
+  { additionalProperties: false },
+);
+
+export const CloudWatchProbe = Type.Object(
+  {
+    type: Type.Literal('cloudwatch'),
+    name: Name,
+    /** The `Service` dimension (namespace CloudCafe, with the run's `Platform`). */
+    service: ServiceName,
+    metric: MetricName,
+    stat: Type.Enum(['Sum', 'Average', 'Maximum', 'Minimum', 'SampleCount']),
+    /** The look-back window ending now. */
+    window: Duration,
+    tolerance: RangeTolerance,
+  },
+  { additionalProperties: false },
+);
+
+export type MetricProbe = Static<typeof MetricProbe>;
+export type K6Probe = Static<typeof K6Probe>;
+export type CloudWatchProbe = Static<typeof CloudWatchProbe>;
+
+export const Probe = Type.Union([HttpProbe, MetricProbe, K6Probe, CloudWatchProbe]);
 export type Probe = Static<typeof Probe>;
 
 // ── faults ─────────────────────────────────────────────────────────────────────────────────
-
-const ServiceName = Type.String({ pattern: '^[a-z][a-z-]*$', description: 'a service, e.g. order' });
 
 /** The variants of a fault flag, from the kit's one list of flags (its `off` is the revert). */
 function variantsOf(flag: 'dependency-errors' | 'lambda-delay' | 'lambda-error') {

@@ -32,11 +32,14 @@ export function k6Binary(toolsBin: string = labPaths().toolsBin): string {
 }
 
 /**
- * The default address of k6's REST API: 6565 shifted like every other lab port, so two labs
+ * The default address of k6's REST API: 16565 shifted like every other lab port, so two labs
  * (CLOUDCAFE_PORT_OFFSET) can each run load with their live metrics readable.
  */
 export function defaultApiAddress(): string {
-  return `127.0.0.1:${6565 + (PORTS.gateway - 8080)}`;
+  // Not k6's default 6565: shifted by a lab offset it can land on ports that fetch() refuses
+  // outright (the WHATWG "bad ports": 6566, 6665–6669 for IRC…). From 16565 up, no offset the
+  // lab allows reaches one.
+  return `127.0.0.1:${16565 + (PORTS.gateway - 8080)}`;
 }
 
 export interface K6RunOptions {

@@ -5,6 +5,8 @@ import { METRICS } from './metrics.ts';
 
 /** The SKU flash sales fight over (seeded by the inventory service). */
 export const FLASH_SALE_SKU = 'LTD-GEISHA-001';
+/** Baskets draw only from SKUs with at least this many units available. */
+const MIN_BASKET_STOCK = 50;
 export const TERMINAL_STATUSES = ['confirmed', 'payment_failed', 'cancelled'] as const;
 
 type Res = RefinedResponse<ResponseType | undefined>;
@@ -84,7 +86,9 @@ export function loadShop(): ShopData {
     cursor = body?.nextCursor;
     if (!cursor) break;
   }
-  const sellable = catalogue.filter((c) => c.sku !== FLASH_SALE_SKU && c.available > 0);
+  // Only SKUs with plenty left: a basket that hits a SKU a flash sale (or an earlier run) nearly
+  // emptied would turn ordinary checkout load into 409s and trip the error threshold.
+  const sellable = catalogue.filter((c) => c.sku !== FLASH_SALE_SKU && c.available >= MIN_BASKET_STOCK);
   if (menu.length === 0 || sellable.length === 0) {
     fail(`setup: no menu (${menu.length} items) or no stocked catalogue (${sellable.length} SKUs)`);
   }
