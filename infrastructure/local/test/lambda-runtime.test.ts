@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteMessageBatchCommand,
   GetQueueUrlCommand,
@@ -7,7 +8,8 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { QUEUES } from '@cloudcafe/contracts';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { QUEUES, TABLES } from '@cloudcafe/contracts';
 import t from 'tap';
 import { awsEndpointUrl } from '../src/engines/aws.js';
 import {
@@ -35,6 +37,13 @@ const runtimeApi = `http://127.0.0.1:${PORTS.lambdaRuntime}/api/payments`;
 const gatewaySim = `http://127.0.0.1:${PORTS.paymentGatewaySimulator}/api/payment-gateway`;
 const payments = `${state.gateway}/api/payments`;
 
+const ledger = DynamoDBDocumentClient.from(
+  new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: awsEndpointUrl('dynamodb'),
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  }),
+);
 const sqs = new SQSClient({
   region: 'us-east-1',
   endpoint: awsEndpointUrl('sqs'),
@@ -84,8 +93,13 @@ async function publish(list: Payment[], dedupSuffix = ''): Promise<void> {
 type Result = { orderId: string; outcome: string; reason?: string };
 const results = new Map<string, Result[]>();
 
-/** Drains the results queue until every order has a result; returns one result per order. */
+/**
+ * Waits until every order has a final entry in the payment ledger (the source of truth) and
+ * returns one result per order from it. The results queue is drained on the way, best effort:
+ * in a full lab the order service consumes that queue too and may take a result first.
+ */
 async function awaitResults(list: Payment[], timeoutMs = 60_000): Promise<Result[]> {
+  const final = new Map<string, Result>();
   await waitFor(
     `results for ${list.length} payments`,
     async () => {
@@ -104,12 +118,28 @@ async function awaitResults(list: Payment[], timeoutMs = 60_000): Promise<Result
           }),
         );
       }
-      return list.every((p) => results.has(p.orderId));
+      for (const p of list.filter((p) => !final.has(p.orderId))) {
+        const { Item } = await ledger.send(
+          new GetCommand({ TableName: TABLES.payments, Key: { orderId: p.orderId } }),
+        );
+        const status = Item?.status as string | undefined;
+        if (status === 'charged' || status === 'declined') {
+          final.set(p.orderId, {
+            orderId: p.orderId,
+            outcome: status,
+            ...(typeof Item?.reason === 'string' ? { reason: Item.reason } : {}),
+          });
+        }
+      }
+      return final.size === list.length;
     },
-    { timeoutMs, intervalMs: 50 },
+    { timeoutMs, intervalMs: 250 },
   );
-  return list.map((p) => results.get(p.orderId)?.[0] as Result);
+  return list.map((p) => final.get(p.orderId) as Result);
 }
+
+/** Whether this test is the results queue's only reader (no order service in the lab). */
+const soleResultsReader = !state.services.some((s) => s.name === 'order');
 
 async function captures(orderId: string): Promise<number> {
   const res = await fetch(`${gatewaySim}/v1/charges?orderId=${encodeURIComponent(orderId)}`);
@@ -204,11 +234,17 @@ t.test('a duplicated SQS delivery does not charge twice', async (t) => {
   );
   // Assess
   t.same(await capturesPerOrder(list), [1, 1, 1, 1], 'one capture per order at the gateway');
-  t.same(
-    list.map((p) => results.get(p.orderId)?.length),
-    [1, 1, 1, 1],
-    'one result per order (the results queue drops the re-sent one by orderId:outcome)',
-  );
+  if (soleResultsReader) {
+    t.same(
+      list.map((p) => results.get(p.orderId)?.length),
+      [1, 1, 1, 1],
+      'one result per order (the results queue drops the re-sent one by orderId:outcome)',
+    );
+  } else {
+    t.comment(
+      'the order service consumes the results queue in this lab: one result per order is its saga test',
+    );
+  }
 });
 
 t.test('lambda-delay, set through the gateway, delays invocations by its value', async (t) => {
