@@ -76,6 +76,11 @@ export interface LabSettings {
   readonly certificateArn: string | undefined;
   /** The payment handler to bundle, relative to the repository root or absolute. */
   readonly paymentEntry: string;
+  /**
+   * The card processor the payment Lambda charges (an external system: locally the lab's
+   * simulator). Without it the function is deployed but refuses to start, naming the variable.
+   */
+  readonly paymentGatewayUrl: string | undefined;
 }
 
 /** Thrown for a context value that is not one the app understands; names the key and why. */
@@ -119,6 +124,12 @@ export function readSettings(
       throw new SettingsError(`context "loadGeneratorCidrs" holds "${cidr}", which is not an IPv4 CIDR`);
     }
   }
+  const paymentGatewayUrl = stringSetting(context, 'paymentGatewayUrl');
+  if (paymentGatewayUrl !== undefined && !/^https:\/\/[^\s/]+/.test(paymentGatewayUrl)) {
+    throw new SettingsError(
+      `context "paymentGatewayUrl" must be an https:// URL, got "${paymentGatewayUrl}"`,
+    );
+  }
   const alarmEmail = stringSetting(context, 'alarmEmail');
   if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(alarmEmail)) {
     throw new SettingsError(`context "alarmEmail" is not an e-mail address: "${alarmEmail}"`);
@@ -126,6 +137,7 @@ export function readSettings(
   return {
     size: size as Size,
     sizing: SIZING[size as Size],
+    paymentGatewayUrl,
     imageTag,
     alarmEmail,
     loadGeneratorCidrs: cidrs,

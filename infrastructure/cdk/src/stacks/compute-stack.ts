@@ -406,6 +406,7 @@ export class ComputeStack extends Stack {
         NODE_OPTIONS: '--enable-source-maps',
         ADMIN_TOKEN_SECRET_ARN: secrets.adminToken.secretArn,
         PAYMENTS_TABLE: data.tables.payments.tableName,
+        ...(this.settings.paymentGatewayUrl ? { PAYMENT_GATEWAY_URL: this.settings.paymentGatewayUrl } : {}),
         // The FIS Lambda extension: a wrapper around the runtime that reads faults from S3.
         AWS_LAMBDA_EXEC_WRAPPER: '/opt/aws-fis/bootstrap',
         AWS_FIS_CONFIGURATION_LOCATION: `${data.fisConfig.bucketArn}/${FIS_CONFIG_PREFIX}`,
