@@ -10,7 +10,7 @@ import { adminTokenFile, ensureDir, labPaths, labStateFile } from './paths.js';
 import { HOST, PORTS, SERVICE_PORTS } from './ports.js';
 import { httpOk } from './probes.js';
 import { paymentGatewaySimulator } from './simulators.js';
-import { type LabState, writeProcessRecord } from './state.js';
+import { type LabState, processStartTime, writeProcessRecord } from './state.js';
 import { type ProcessStatus, Supervisor } from './supervisor.js';
 import { linksFor, presentServices, type ServiceDefinition, serviceEnv } from './topology.js';
 import { ToxiproxyClient } from './toxiproxy-client.js';
@@ -69,9 +69,19 @@ export class LabDaemon {
     const records = this.supervisor
       .status()
       .filter((p) => p.pid !== undefined)
-      .map((p) => ({ name: p.name, pid: p.pid as number, command: p.command }));
+      .map((p) => ({
+        name: p.name,
+        pid: p.pid as number,
+        command: p.command,
+        startTime: processStartTime(p.pid as number),
+      }));
     writeProcessRecord(this.paths, [
-      { name: 'daemon', pid: process.pid, command: process.execPath },
+      {
+        name: 'daemon',
+        pid: process.pid,
+        command: process.execPath,
+        startTime: processStartTime(process.pid),
+      },
       ...records,
     ]);
   }

@@ -6,7 +6,7 @@ import type { LabPaths } from './engines/types.js';
 import { ensureDir, labPaths } from './paths.js';
 import { HOST, PORTS, SERVICE_PORTS } from './ports.js';
 import { tcpOpen, waitFor } from './probes.js';
-import { type LabState, readLabState, readProcessRecord } from './state.js';
+import { type LabState, processStartTime, readLabState, readProcessRecord } from './state.js';
 import type { ProcessStatus } from './supervisor.js';
 
 /**
@@ -170,10 +170,10 @@ export async function labDown(options: { paths?: LabPaths; timeoutMs?: number } 
 }
 
 function killOrphans(paths: LabPaths): void {
-  for (const { pid, command } of readProcessRecord(paths)) {
-    // check the command line too: the pid may have been reused by an unrelated process
-    const cmdline = existsSync(`/proc/${pid}/cmdline`) ? readFileSync(`/proc/${pid}/cmdline`, 'utf8') : '';
-    if (alive(pid) && cmdline.startsWith(command)) process.kill(pid, 'SIGKILL');
+  for (const { pid, startTime } of readProcessRecord(paths)) {
+    // Only the very process that was recorded: a pid may since have been reused by another
+    // (another lab's service, say), but not with the same start time.
+    if (startTime !== undefined && processStartTime(pid) === startTime) process.kill(pid, 'SIGKILL');
   }
 }
 

@@ -33,6 +33,22 @@ export interface ProcessRecord {
   readonly name: string;
   readonly pid: number;
   readonly command: string;
+  /** The kernel's start time of the process: with the pid, an identity no reuse can fake. */
+  readonly startTime: string | undefined;
+}
+
+/**
+ * Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or undefined when the
+ * process is gone. A pid is reused; a pid with its start time is not.
+ */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the command name in field 2 may hold spaces; every field after its ')' is plain
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
 }
 
 const processRecordFile = (paths: LabPaths): string => join(paths.stateDir, 'processes.json');

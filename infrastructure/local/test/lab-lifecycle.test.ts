@@ -40,3 +40,22 @@ t.test('lab down leaves nothing listening, and lab up brings everything back', a
     t.equal(res.status, 200, `${service.name} is healthy again`);
   }
 });
+
+t.test('after the lab daemon is killed with -9, lab down still stops every process it started', async (t) => {
+  // Prepare: the daemon dies without a chance to stop its children
+  const state = readLabState(labPaths());
+  t.ok(state, 'the lab is up');
+  process.kill(state?.pid as number, 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 500));
+  t.ok(await tcpOpen(PORTS.postgres), 'its children outlive it (PostgreSQL still listens)');
+
+  // Act
+  const busy = await labDown();
+
+  // Assess: the orphans were found by pid and start time, and stopped
+  t.same(busy, [], 'nothing is left listening');
+  t.notOk(await tcpOpen(PORTS.postgres), 'PostgreSQL is gone');
+
+  // leave the lab up for the test files after this one
+  await labUp();
+});
