@@ -13,7 +13,7 @@ import {
 import t from 'tap';
 
 // Runs the orchestrator as a user would (the CLI) against the shared lab. The experiments are
-// written from the lab's own topology: a service's link to its database or cache, and its health.
+// written from the lab's own topology: a service's link to its database, and its health.
 
 const toxiproxy = new ToxiproxyClient();
 const dir = mkdtempSync(join(tmpdir(), 'cloudcafe-run-'));
@@ -21,7 +21,9 @@ const dir = mkdtempSync(join(tmpdir(), 'cloudcafe-run-'));
 function target() {
   const state = readLabState(labPaths());
   if (!state) throw new Error('the lab is not up');
-  const link = state.links.find((l) => l.to === 'redis' || l.to === 'postgres');
+  // A database link the service's health depends on (order checks PostgreSQL), so a cut link
+  // breaches a health-based abort condition; a cache link would not (services fall back).
+  const link = state.links.find((l) => l.to === 'postgres') ?? state.links.find((l) => l.to === 'redis');
   if (!link) throw new Error('no service with a database or cache link in the lab');
   const health = state.services.find((s) => s.name === link.from)?.health.replace(state.gateway, '');
   return { link: link.name, health: health as string };
