@@ -3,7 +3,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SERVICES, type ServiceName } from '@cloudcafe/kit';
 import t from 'tap';
-import { labPaths, readLabState } from '../src/index.js';
+import { labDown, labPaths, labUp, readLabState } from '../src/index.js';
+
+// Fuzzing goes through the admin routes too: it renames, reprices and deletes menu items and
+// SKUs on purpose. The test files after this one must not inherit that world, so it ends by
+// giving them a fresh lab (a fresh `lab up` is a fresh world).
+t.teardown(async () => {
+  await labDown();
+  await labUp();
+});
 
 // schemathesis (PyPI, installed by scripts/bootstrap) fuzzes every service's published OpenAPI
 // document through the gateway of the running lab: zero 5xx, zero responses that break their

@@ -214,7 +214,11 @@ t.test('an order whose payment was requested cannot be cancelled', async (t) => 
   // Assess
   t.equal(res.status, 409);
   t.equal(res.body.error.code, 'CAFE_ERR_ORDER_NOT_CANCELLABLE');
-  t.match(await stock(sku), { reserved: 1 }, 'the stock stays reserved for the payment');
+  // Reserved while the payment is pending, sold once it is charged (when the payment service is
+  // in the lab it may already be): either way the refused cancel released nothing.
+  const after = await stock(sku);
+  t.equal(after.reserved + after.sold, 1, 'the unit stays reserved or sold for the payment');
+  t.equal(after.available, 1, 'nothing was released back');
 });
 
 t.test('a charged result confirms the order and sells the stock; a repeat changes nothing', async (t) => {
