@@ -3,11 +3,11 @@ import { receiptKey } from '@cloudcafe/contracts';
 import {
   buildServiceApp,
   CafeError,
+  callDependency,
   errorResponses,
   type FlagState,
   type ServiceApp,
   SetFlagBody,
-  withInjectedFaults,
 } from '@cloudcafe/kit';
 import Type from 'typebox';
 import { coldStartScenario } from './cold-start.js';
@@ -59,23 +59,25 @@ export async function buildApp(config: FrontConfig): Promise<ServiceApp> {
     ledger ??= new PaymentLedger(aws().documentClient, config.PAYMENTS_TABLE);
     return ledger;
   };
-  // The front's own dependency calls honour the kit's dependency-* flags (the Lambda's are
-  // faulted through lambda-* flags and link faults instead).
-  const faulty = <T>(dependency: string, call: () => Promise<T>) => {
+  // The front's own dependency calls go through the kit's callDependency: they honour the
+  // dependency-* flags (the Lambda's are faulted through lambda-* flags and link faults
+  // instead), and a failing or slow AWS API answers 502/504 with a stable code, never a 500.
+  const dependency = <T>(name: string, call: () => Promise<T>) => {
     if (!built) throw new CafeError('CAFE_ERR_UNAVAILABLE', 'starting');
-    return withInjectedFaults(built.flags, call, { dependency });
+    return callDependency(built, name, call);
   };
-  const receiptPresent = async (orderId: string) => {
-    try {
-      await aws().s3.send(
-        new HeadObjectCommand({ Bucket: config.RECEIPTS_BUCKET, Key: receiptKey(orderId) }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof NotFound || (error as { name?: string }).name === 'NotFound') return false;
-      throw error;
-    }
-  };
+  const receiptPresent = (orderId: string) =>
+    dependency('s3', async () => {
+      try {
+        await aws().s3.send(
+          new HeadObjectCommand({ Bucket: config.RECEIPTS_BUCKET, Key: receiptKey(orderId) }),
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof NotFound || (error as { name?: string }).name === 'NotFound') return false;
+        throw error;
+      }
+    });
 
   const app = await buildServiceApp({
     service: 'payment',
@@ -112,10 +114,16 @@ export async function buildApp(config: FrontConfig): Promise<ServiceApp> {
 
       api.get(
         '/:orderId',
-        { schema: { params: OrderParams, response: { 200: LedgerView, ...errorResponses(400, 404) } } },
+        {
+          schema: {
+            params: OrderParams,
+            // 502/503/504: the ledger (DynamoDB) or the receipts (S3) failed or timed out.
+            response: { 200: LedgerView, ...errorResponses(400, 404, 502, 503, 504) },
+          },
+        },
         async (request) => {
           const { orderId } = request.params;
-          const entry = await faulty('dynamodb', () => theLedger().get(orderId));
+          const entry = await dependency('dynamodb', () => theLedger().get(orderId));
           if (!entry) throw new CafeError('CAFE_ERR_NOT_FOUND', `no payment for order ${orderId}`);
           return { ...entry, receipt: { key: receiptKey(orderId), present: await receiptPresent(orderId) } };
         },

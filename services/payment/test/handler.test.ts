@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
+  CreateQueueCommand,
   DeleteMessageBatchCommand,
-  GetQueueUrlCommand,
+  DeleteQueueCommand,
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -28,6 +29,28 @@ const link = (to: string) => {
 const adminToken = readFileSync(state.adminTokenFile, 'utf8').trim();
 const gatewayAdmin = `http://127.0.0.1:${state.ports.paymentGatewaySimulator}/api/payment-gateway`;
 
+const aws = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+const sqs = new SQSClient({ ...aws, endpoint: link('sqs') });
+const s3 = new S3Client({ ...aws, endpoint: link('s3'), forcePathStyle: true });
+// A results queue of this file's own (same FIFO shape as cloudcafe-payment-results.fifo): in a
+// full lab the order service consumes the shared results queue, and would take the results
+// these tests read before they could see them.
+const resultsUrl =
+  (
+    await sqs.send(
+      new CreateQueueCommand({
+        QueueName: `cloudcafe-payment-results-test-${randomUUID().slice(0, 8)}.fifo`,
+        Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false' },
+      }),
+    )
+  ).QueueUrl ?? '';
+if (!resultsUrl) throw new Error('the emulator created no results queue for the test');
+t.teardown(async () => {
+  await sqs.send(new DeleteQueueCommand({ QueueUrl: resultsUrl }));
+  sqs.destroy();
+  s3.destroy();
+});
+
 Object.assign(process.env, {
   PAYMENT_GATEWAY_URL: link('payment-gateway'),
   AWS_ENDPOINT_URL: `http://127.0.0.1:${state.ports.aws}`,
@@ -42,19 +65,10 @@ Object.assign(process.env, {
   LOG_LEVEL: 'silent',
   FRAUD_MODEL_ROUNDS: '2000',
   GATEWAY_TIMEOUT_MS: '2000',
+  PAYMENT_RESULTS_QUEUE_URL: resultsUrl,
 });
 // Imported after the environment is set: the module's init reads it, as on Lambda.
 const { handler } = await import('../src/handler.js');
-
-const aws = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
-const sqs = new SQSClient({ ...aws, endpoint: link('sqs') });
-const s3 = new S3Client({ ...aws, endpoint: link('s3'), forcePathStyle: true });
-const resultsUrl =
-  (await sqs.send(new GetQueueUrlCommand({ QueueName: QUEUES.paymentResults }))).QueueUrl ?? '';
-t.teardown(() => {
-  sqs.destroy();
-  s3.destroy();
-});
 
 const context = (remainingMs = 30_000): Context => {
   const deadline = Date.now() + remainingMs;
