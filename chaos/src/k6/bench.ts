@@ -146,9 +146,13 @@ const flash = await k6('flash-sale', { STOCK: stock, ATTEMPTS: FLASH_ATTEMPTS, R
 const sold = flash.metrics.cloudcafe_flash_sold?.count ?? 0;
 const oversold = Math.max(flash.metrics.cloudcafe_flash_oversold?.count ?? 0, sold - stock, 0);
 const fiveXx = flash.metrics.cloudcafe_http_5xx?.count ?? 0;
+const soldOut = flash.metrics.cloudcafe_orders_out_of_stock?.count ?? 0;
+const shed = flash.metrics.cloudcafe_orders_shed?.count ?? 0;
 const attempts = flash.metrics.iterations?.count ?? 0;
 const attemptsPerSecond = flash.metrics.iterations?.rate ?? 0;
-log(`flash sale: ${attempts} attempts, sold ${sold}/${stock}, 5xx ${fiveXx}, k6 exit ${flash.exitCode}`);
+log(
+  `flash sale: ${attempts} attempts, sold ${sold}/${stock}, 409 ${soldOut}, 429 ${shed}, 5xx ${fiveXx}, k6 exit ${flash.exitCode}`,
+);
 
 const rows: (string | number)[][] = [
   [
@@ -173,6 +177,11 @@ const rows: (string | number)[][] = [
     flash.exitCode === 0 ? 'thresholds held' : `k6 exit ${flash.exitCode}: ${flash.failed.join('; ')}`,
   ],
   ['flash sale oversold', oversold, 'client 202s beyond stock, and server bookings beyond stock'],
+  [
+    'flash sale refused cleanly',
+    `${soldOut} × 409, ${shed} × 429`,
+    '409 sold out; 429 shed while the stock lane was full (nothing reserved, Retry-After)',
+  ],
   ['flash sale 5xx', fiveXx, 'zero allowed (the run aborts at the first)'],
 ];
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, load ${loadavg()
@@ -180,7 +189,7 @@ const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${Math
   .join(' ')}`;
 writeFileSync(
   join(outDir, 'bench.json'),
-  `${JSON.stringify({ runId, gateway, machine, checkout: steps, browse: { p99: browse, p50: browseP50, cacheHitShare: hits }, flash: { stock, sold, oversold, fiveXx, attempts, attemptsPerSecond, exitCode: flash.exitCode, failed: flash.failed } }, null, 2)}\n`,
+  `${JSON.stringify({ runId, gateway, machine, checkout: steps, browse: { p99: browse, p50: browseP50, cacheHitShare: hits }, flash: { stock, sold, oversold, soldOut, shed, fiveXx, attempts, attemptsPerSecond, exitCode: flash.exitCode, failed: flash.failed } }, null, 2)}\n`,
 );
 process.stdout.write(
   `\n${table(['benchmark', 'figure', 'detail'], rows)}\n\nmachine: ${machine}\nreport: reports/${runId}/bench.json\n`,

@@ -153,6 +153,8 @@ export interface Placed {
   readonly res: Res;
   readonly orderId: string | undefined;
   readonly outOfStock: boolean;
+  /** A 429 CAFE_ERR_RATE_LIMITED: inventory shed the reservation, nothing was reserved. */
+  readonly shed: boolean;
 }
 
 let sequence = 0;
@@ -166,7 +168,12 @@ let sequence = 0;
 export function placeOrder(
   customerId: string,
   items: readonly { sku: string; quantity: number }[],
-  expected: readonly number[] = [202],
+  /**
+   * Whether a 429 (load shed, nothing reserved) is a clean answer here. In a flash sale it is:
+   * the waiting room turning buyers away while the stock lane is full. In checkout it counts as
+   * an error, because shedding ordinary traffic is a missed SLO.
+   */
+  { shedIsClean = false }: { shedIsClean?: boolean } = {},
 ): Placed {
   sequence++;
   const key = `${CONFIG.runTag}-${__VU}-${__ITER}-${sequence}`;
@@ -176,10 +183,14 @@ export function placeOrder(
     timeout: '30s',
   });
   METRICS.checkoutAccept.add(res.timings.duration);
-  const outOfStock =
-    res.status === 409 && json<{ error?: { code?: string } }>(res)?.error?.code === 'CAFE_ERR_OUT_OF_STOCK';
-  expectStatus(res, outOfStock ? [...expected, 409] : expected, 'place-order');
+  const code = res.status === 202 ? undefined : json<{ error?: { code?: string } }>(res)?.error?.code;
+  const outOfStock = res.status === 409 && code === 'CAFE_ERR_OUT_OF_STOCK';
+  const shed = res.status === 429 && code === 'CAFE_ERR_RATE_LIMITED';
+  const expected = [202, ...(outOfStock ? [409] : []), ...(shed && shedIsClean ? [429] : [])];
+  expectStatus(res, expected, 'place-order');
   if (outOfStock) METRICS.outOfStock.add(1);
+  if (shed) METRICS.shed.add(1);
+  if (outOfStock || (shed && shedIsClean)) METRICS.refused.add(1);
   let orderId: string | undefined;
   if (res.status === 202) {
     orderId = json<{ orderId?: string }>(res)?.orderId;
@@ -189,7 +200,7 @@ export function placeOrder(
       console.log(`CLOUDCAFE_ACK ${orderId} ${customerId} ${lines} ${Date.now()} ${key}`);
     }
   }
-  return { res, orderId, outOfStock };
+  return { res, orderId, outOfStock, shed };
 }
 
 /**

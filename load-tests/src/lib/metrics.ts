@@ -26,6 +26,10 @@ export const METRICS = {
   ordersUnresolved: new Counter('cloudcafe_orders_unresolved'),
   /** Clean 409 CAFE_ERR_OUT_OF_STOCK answers. */
   outOfStock: new Counter('cloudcafe_orders_out_of_stock'),
+  /** 429 CAFE_ERR_RATE_LIMITED answers: inventory shed the reservation before writing anything. */
+  shed: new Counter('cloudcafe_orders_shed'),
+  /** Buyers turned away cleanly, either way: a 409 out of stock or a 429 shed. */
+  refused: new Counter('cloudcafe_orders_refused'),
   /** Flash sale: units acknowledged, and units acknowledged beyond the stock put on sale. */
   flashSold: new Counter('cloudcafe_flash_sold'),
   flashOversold: new Counter('cloudcafe_flash_oversold'),

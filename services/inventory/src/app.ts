@@ -137,7 +137,7 @@ export async function buildApp(config: InventoryConfig, options: BuildOptions = 
             response: {
               200: Reservation,
               201: Reservation,
-              ...errorResponses(400, 404, 409, 502, 503, 504),
+              ...errorResponses(400, 404, 409, 429, 502, 503, 504),
             },
           },
         },
@@ -195,14 +195,14 @@ export async function buildApp(config: InventoryConfig, options: BuildOptions = 
     },
   });
   cache = new CatalogueCache(app, redis, config.CACHE_TTL_SECONDS);
-  store = new InventoryStore(
-    app,
-    config.RESERVATION_HOLD_SECONDS,
-    (skus) => cached().invalidate(skus),
-    config.DYNAMODB_MAX_IN_FLIGHT,
-    config.DYNAMODB_MAX_WRITES_IN_FLIGHT,
-    config.RESERVATION_RETENTION_SECONDS * 1000,
-  );
+  store = new InventoryStore(app, {
+    holdSeconds: config.RESERVATION_HOLD_SECONDS,
+    onStockChange: (skus) => cached().invalidate(skus),
+    maxInFlight: config.DYNAMODB_MAX_IN_FLIGHT,
+    maxWritesInFlight: config.DYNAMODB_MAX_WRITES_IN_FLIGHT,
+    retentionMs: config.RESERVATION_RETENTION_SECONDS * 1000,
+    reservationMaxWaitMs: config.RESERVATION_MAX_WAIT_MS,
+  });
   function inventory(): InventoryStore {
     if (!store) throw new Error('inventory store used before the app was built');
     return store;

@@ -23,6 +23,13 @@ export const InventoryConfigSchema = Type.Object({
     description:
       'DynamoDB writes in flight per instance. 1 keeps the local emulator (moto) correct: its cancelled transactions restore a table snapshot over concurrent writes. Raise it on AWS',
   }),
+  RESERVATION_MAX_WAIT_MS: Type.Integer({
+    minimum: 100,
+    maximum: 60_000,
+    default: 8000,
+    description:
+      'How long, in all, a new reservation may queue for DynamoDB before it is refused with 429 CAFE_ERR_RATE_LIMITED (nothing reserved). Keep it well under the order service INVENTORY_TIMEOUT_MS (15 s), so a buyer gets a clean refusal instead of a 504',
+  }),
   RESERVATION_RETENTION_SECONDS: Type.Integer({ minimum: 60, maximum: 30 * 86_400, default: 900 }),
   CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 5 }),
 });

@@ -13,7 +13,7 @@ import type { InventoryItem, Reservation, ReservationItemRequest } from '@cloudc
 import { TABLES } from '@cloudcafe/contracts';
 import { CafeError, callDependency, type ServiceApp } from '@cloudcafe/kit';
 import type { SeedItem } from './catalogue.js';
-import { Limiter } from './limiter.js';
+import { Limiter, type WaitPolicy, waitAtMost } from './limiter.js';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -38,6 +38,23 @@ const MAX_TRANSACTION_ATTEMPTS = 6;
 // flash sale's queue of losers is answered without a transaction each.
 const SOLD_OUT_MEMO_MS = 250;
 
+export interface InventoryStoreOptions {
+  /** How long a reservation whose order never committed holds its stock. */
+  holdSeconds: number;
+  /** Told which SKUs the sweeper moved, so cached reads drop them. */
+  onStockChange?: (skus: string[]) => Promise<void>;
+  /** DynamoDB calls in flight (default 8). */
+  maxInFlight?: number;
+  /** DynamoDB writes in flight (default 1: see {@link InventoryStore.write}). */
+  maxWritesInFlight?: number;
+  /** How long finished reservations are kept (default 15 min). */
+  retentionMs?: number;
+  /** How long unit prices are cached (default 30 s). */
+  priceTtlMs?: number;
+  /** How long a new reservation may queue, in all, before it is refused with a 429 (default 8 s). */
+  reservationMaxWaitMs?: number;
+}
+
 /**
  * Stock and reservations in DynamoDB. Every change of stock is a conditional write inside a
  * transaction with the reservation it belongs to, so `available` can never go below zero and
@@ -51,26 +68,33 @@ export class InventoryStore {
   /** SKUs a cancelled transaction just found short, until when to trust that. */
   private readonly soldOut = new Map<string, number>();
 
+  private readonly holdSeconds: number;
+  private readonly retentionMs: number;
+  private readonly priceTtlMs: number;
+  /** Told which SKUs the sweeper moved, so cached reads drop them. */
+  private readonly onStockChange: (skus: string[]) => Promise<void>;
+  /** How long a new reservation may queue, in all; work already promised queues without a bound. */
+  private readonly reservationMaxWaitMs: number;
+
   constructor(
     private readonly app: ServiceApp,
-    private readonly holdSeconds: number,
-    /** Told which SKUs the sweeper moved, so cached reads drop them. */
-    private readonly onStockChange: (skus: string[]) => Promise<void> = async () => {},
-    maxInFlight = 8,
-    maxWritesInFlight = 1,
-    private readonly retentionMs = 15 * 60_000,
-    private readonly priceTtlMs = 30_000,
+    options: InventoryStoreOptions,
   ) {
-    this.limiter = new Limiter(maxInFlight);
-    this.writes = new Limiter(maxWritesInFlight);
+    this.holdSeconds = options.holdSeconds;
+    this.retentionMs = options.retentionMs ?? 15 * 60_000;
+    this.priceTtlMs = options.priceTtlMs ?? 30_000;
+    this.onStockChange = options.onStockChange ?? (async () => {});
+    this.limiter = new Limiter(options.maxInFlight ?? 8, 'dynamodb');
+    this.writes = new Limiter(options.maxWritesInFlight ?? 1, 'stock write');
+    this.reservationMaxWaitMs = options.reservationMaxWaitMs ?? 8000;
   }
 
   private get db() {
     return this.app.aws.documentClient;
   }
 
-  private call<T>(fn: () => Promise<T>): Promise<T> {
-    return this.limiter.run(() => callDependency(this.app, 'dynamodb', fn));
+  private call<T>(fn: () => Promise<T>, policy?: WaitPolicy): Promise<T> {
+    return this.limiter.run(() => callDependency(this.app, 'dynamodb', fn), policy);
   }
 
   /**
@@ -223,6 +247,19 @@ export class InventoryStore {
     requested: readonly ReservationItemRequest[],
   ): Promise<{ reservation: StoredReservation; created: boolean }> {
     const wanted = mergeLines(requested);
+    // Every wait of this request (the read, the write lane, on every attempt) shares one bound:
+    // past it the buyer gets a clean 429 with nothing reserved, well before the order service
+    // would give up on us with a 504.
+    const admission = waitAtMost(this.reservationMaxWaitMs);
+    try {
+      // At the door: when the stock lane's queue alone outlasts the budget, refuse before any
+      // DynamoDB read. Under a flash sale this is what keeps the emulator's one thread on the
+      // sales instead of on reads for buyers who would be turned away anyway.
+      this.writes.admit(admission);
+    } catch (refused) {
+      this.app.metrics.inc('inventory_reservations_total', { outcome: 'shed' });
+      throw refused;
+    }
     // No read first: the reservation's own put condition detects a repeat inside the transaction.
     const prices = await this.prices(wanted.map((l) => l.sku));
     const now = Date.now();
@@ -259,7 +296,7 @@ export class InventoryStore {
         // A sold-out line is refused after one consistent read, outside the write lane, so a
         // flash sale's losers never queue behind its winners nor cost the emulator a
         // transaction snapshot. The transaction's conditions stay the guarantee.
-        const short = await this.firstShort(wanted);
+        const short = await this.firstShort(wanted, admission);
         const repeat = short ? await this.reservation(orderId) : undefined;
         if (short && !repeat) throw await this.outOfStock(short);
         if (!repeat) {
@@ -270,13 +307,16 @@ export class InventoryStore {
             if (known) return known;
             await this.transactUnqueued(transactItems);
             return undefined;
-          });
+          }, admission);
           if (memo) throw await this.outOfStock(memo);
         }
         if (repeat) return { reservation: sameOrConflict(repeat, wanted), created: false };
         this.app.metrics.inc('inventory_reservations_total', { outcome: 'reserved' });
         return { reservation, created: true };
       } catch (err) {
+        if (err instanceof CafeError && err.code === 'CAFE_ERR_RATE_LIMITED') {
+          this.app.metrics.inc('inventory_reservations_total', { outcome: 'shed' });
+        }
         if (!(err instanceof TransactionCanceledException)) throw err;
         const reasons = (err.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
         if (reasons[wanted.length] === 'ConditionalCheckFailed' || reasons.length === 0) {
@@ -499,19 +539,22 @@ export class InventoryStore {
 
   private async firstShort(
     lines: readonly { sku: string; quantity: number }[],
+    policy?: WaitPolicy,
   ): Promise<{ sku: string; quantity: number } | undefined> {
-    const out = await this.call(() =>
-      this.db.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [TABLES.inventory]: {
-              Keys: lines.map((l) => ({ sku: l.sku })),
-              ProjectionExpression: 'sku, available',
-              ConsistentRead: true,
+    const out = await this.call(
+      () =>
+        this.db.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [TABLES.inventory]: {
+                Keys: lines.map((l) => ({ sku: l.sku })),
+                ProjectionExpression: 'sku, available',
+                ConsistentRead: true,
+              },
             },
-          },
-        }),
-      ),
+          }),
+        ),
+      policy,
     );
     const available = new Map(
       (out.Responses?.[TABLES.inventory] ?? []).map((row) => [String(row.sku), Number(row.available)]),

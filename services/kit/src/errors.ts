@@ -45,11 +45,14 @@ export class CafeError extends Error {
   override readonly name: string = 'CafeError';
   readonly code: ErrorCode;
   readonly statusCode: number;
+  /** Sent as `Retry-After` (seconds): when a refusal is about load, tell the client when to come back. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions & { retryAfterSeconds?: number }) {
     super(message, options);
     this.code = code;
     this.statusCode = ERROR_CODES[code].status;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
 
@@ -86,6 +89,8 @@ export function errorResponses<S extends number>(...statuses: S[]): Record<S, ty
 export interface ErrorAnswer {
   statusCode: number;
   body: ErrorBody;
+  /** Headers the answer carries besides the body (`Retry-After` on a load refusal). */
+  headers: Record<string, string>;
 }
 
 /** What a framework error looks like from the outside (Fastify's and body-parser's alike). */
@@ -113,7 +118,16 @@ interface FrameworkErrorShape {
  */
 export function toErrorAnswer(err: unknown, schemaOf?: SchemaLookup): ErrorAnswer {
   const cafe = toCafeError(err, schemaOf);
-  return { statusCode: cafe.statusCode, body: { error: { code: cafe.code, message: cafe.message } } };
+  return {
+    statusCode: cafe.statusCode,
+    body: { error: { code: cafe.code, message: cafe.message } },
+    headers: errorHeaders(cafe),
+  };
+}
+
+/** The headers an error answer carries: `Retry-After` when the error names one. */
+export function errorHeaders(err: CafeError): Record<string, string> {
+  return err.retryAfterSeconds === undefined ? {} : { 'retry-after': String(err.retryAfterSeconds) };
 }
 
 /**

@@ -15,6 +15,7 @@ export {
   type ErrorAnswer,
   ErrorBody,
   type ErrorCode,
+  errorHeaders,
   errorResponses,
   toCafeError,
   toErrorAnswer,

@@ -15,7 +15,17 @@ t.test('a CafeError answers its code, status and message', async (t) => {
   t.same(answer, {
     statusCode: 409,
     body: { error: { code: 'CAFE_ERR_OUT_OF_STOCK', message: 'sku latte: 2 requested, 0 left' } },
+    headers: {},
   });
+});
+
+t.test('a load refusal tells the client when to come back (Retry-After)', async (t) => {
+  const answer = toErrorAnswer(
+    new CafeError('CAFE_ERR_RATE_LIMITED', 'the stock lane is full', { retryAfterSeconds: 2 }),
+  );
+
+  t.equal(answer.statusCode, 429);
+  t.same(answer.headers, { 'retry-after': '2' });
 });
 
 t.test('client mistakes reported by body parsers stay 4xx', async (t) => {
@@ -49,6 +59,7 @@ t.test('anything else is a 500 that does not leak its message', async (t) => {
     t.same(toErrorAnswer(err), {
       statusCode: 500,
       body: { error: { code: 'CAFE_ERR_INTERNAL', message: 'internal error' } },
+      headers: {},
     });
   }
 });

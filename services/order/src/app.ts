@@ -48,7 +48,7 @@ export async function buildApp(config: OrderConfig, options: BuildOptions = {}):
             summary: 'Place an order: stock is reserved and the order is durable when this answers 202',
             headers: IdempotencyHeaders,
             body: NewOrder,
-            response: { 202: Accepted, ...errorResponses(400, 409, 502, 503, 504) },
+            response: { 202: Accepted, ...errorResponses(400, 409, 429, 502, 503, 504) },
           },
         },
         async (request, reply) =>

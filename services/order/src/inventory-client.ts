@@ -7,8 +7,9 @@ export class InventoryRefusal extends CafeError {
     readonly status: number,
     code: ErrorCode,
     message: string,
+    retryAfterSeconds?: number,
   ) {
-    super(code, message);
+    super(code, message, { retryAfterSeconds });
   }
 }
 
@@ -42,7 +43,15 @@ export class InventoryClient {
       const text = await res.text();
       if (res.ok) return JSON.parse(text) as Reservation;
       const code = errorCodeOf(text);
-      if (res.status < 500 && code) throw new InventoryRefusal(res.status, code, errorMessageOf(text));
+      if (res.status < 500 && code) {
+        const retryAfter = Number(res.headers.get('retry-after'));
+        throw new InventoryRefusal(
+          res.status,
+          code,
+          errorMessageOf(text),
+          Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+        );
+      }
       throw new CafeError('CAFE_ERR_DEPENDENCY_FAILED', `inventory answered ${res.status}`);
     });
   }

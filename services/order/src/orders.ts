@@ -364,6 +364,13 @@ export class Orders {
       this.reject('validation');
       return new CafeError('CAFE_ERR_VALIDATION', `body.items: ${err.message}`);
     }
+    if (err.code === 'CAFE_ERR_RATE_LIMITED') {
+      // Inventory shed the reservation before writing anything: the buyer may retry.
+      this.reject('busy');
+      return new CafeError('CAFE_ERR_RATE_LIMITED', `stock is busy: ${err.message}`, {
+        retryAfterSeconds: err.retryAfterSeconds ?? 1,
+      });
+    }
     if (err.code === 'CAFE_ERR_CONFLICT' && key !== undefined) {
       this.reject('validation');
       return new CafeError('CAFE_ERR_CONFLICT', 'this Idempotency-Key was used with another request body');
@@ -372,7 +379,7 @@ export class Orders {
     return new CafeError('CAFE_ERR_DEPENDENCY_FAILED', `inventory refused: ${err.message}`);
   }
 
-  private reject(reason: 'validation' | 'out_of_stock' | 'dependency'): void {
+  private reject(reason: 'validation' | 'out_of_stock' | 'busy' | 'dependency'): void {
     this.app.metrics.inc('orders_rejected_total', { reason });
   }
 }

@@ -96,6 +96,65 @@ t.test(
   },
 );
 
+t.test(
+  'a burst beyond what the stock lane serves: the excess hears 429 with Retry-After, nothing is reserved for it, no 5xx',
+  async (t) => {
+    // Prepare: every DynamoDB answer to inventory 400 ms late, so its one write lane serves
+    // about two reservations a second: 40 buyers at once cannot all be served within
+    // inventory's queueing budget (RESERVATION_MAX_WAIT_MS, 8 s).
+    const sku = await freshSku(100);
+    const proxy = toxiproxy();
+    await proxy.addToxic('inventory-to-dynamodb', {
+      name: 'slow-stock-lane',
+      type: 'latency',
+      stream: 'downstream',
+      attributes: { latency: 400, jitter: 0 },
+    });
+    const healed = async () => {
+      await proxy.removeToxic('inventory-to-dynamodb', 'slow-stock-lane').catch(() => {});
+    };
+    t.teardown(healed);
+    // Act
+    const started = Date.now();
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, async () => {
+        const res = await fetch(`${lab().gateway}/api/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ customerId: customer(), items: [{ sku, quantity: 1 }] }),
+          signal: AbortSignal.timeout(30_000),
+        });
+        return {
+          status: res.status,
+          retryAfter: res.headers.get('retry-after'),
+          body: (await res.json()) as Accepted & ErrorBody,
+          ms: Date.now() - started,
+        };
+      }),
+    );
+    await healed();
+    // Assess
+    const accepted = answers.filter((a) => a.status === 202);
+    const shed = answers.filter((a) => a.status === 429);
+    t.equal(answers.filter((a) => a.status >= 500).length, 0, 'no 5xx: nobody waited into a timeout');
+    t.equal(accepted.length + shed.length, 40, 'every answer is a sale or a shed');
+    t.ok(accepted.length > 0, `some were served (${accepted.length})`);
+    t.ok(shed.length > 0, `the excess was shed (${shed.length})`);
+    t.ok(
+      shed.every((a) => a.body.error.code === 'CAFE_ERR_RATE_LIMITED' && Number(a.retryAfter) >= 1),
+      'each shed answer has the stable code and a Retry-After',
+    );
+    t.ok(
+      Math.max(...shed.map((a) => a.ms)) < 15_000,
+      'shed before the order service would have timed out on inventory (15 s)',
+    );
+    await eventually('the stock to show exactly the accepted orders', async () => {
+      const s = await stock(sku);
+      return s.reserved === accepted.length && s.available === 100 - accepted.length;
+    });
+  },
+);
+
 t.test('a multi-item order with one SKU short reserves nothing', async (t) => {
   // Prepare
   const plenty = await freshSku(10);

@@ -300,11 +300,11 @@ export function createExpressKit(options: ExpressKitOptions): ExpressKit {
     next: NextFunction,
   ) => {
     if (res.headersSent) return next(err);
-    const { statusCode, body: answer } = toErrorAnswer(err);
+    const { statusCode, body: answer, headers } = toErrorAnswer(err);
     const log = res.locals.log ?? logger;
     if (statusCode >= 500) log.error({ err }, 'request failed');
     else log.debug({ code: answer.error.code, message: answer.error.message }, 'request refused');
-    res.status(statusCode).json(answer);
+    res.status(statusCode).set(headers).json(answer);
   };
 
   return {

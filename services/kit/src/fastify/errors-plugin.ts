@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { CafeError, toCafeError } from '../errors.js';
+import { CafeError, errorHeaders, toCafeError } from '../errors.js';
 import './types.js';
 
 /**
@@ -25,7 +25,10 @@ export const errorsPlugin = fp(
       const cafe = toCafeError(err, (part) => schema?.[part]);
       if (cafe.statusCode >= 500) request.log.error({ err }, 'request failed');
       else request.log.debug({ code: cafe.code, message: cafe.message }, 'request refused');
-      reply.code(cafe.statusCode).send({ error: { code: cafe.code, message: cafe.message } });
+      reply
+        .code(cafe.statusCode)
+        .headers(errorHeaders(cafe))
+        .send({ error: { code: cafe.code, message: cafe.message } });
     });
 
     app.setNotFoundHandler((request: FastifyRequest, reply) => {

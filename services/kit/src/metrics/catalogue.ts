@@ -46,7 +46,8 @@ export const METRIC_CATALOGUE = {
   orders_rejected_total: {
     type: 'counter',
     unit: 'Count',
-    description: 'Orders refused before acceptance, by reason (validation, out_of_stock, menu, dependency)',
+    description:
+      'Orders refused before acceptance, by reason (validation, out_of_stock, busy: inventory shed the reservation, dependency)',
     labels: ['reason'],
     dimensions: ['reason'],
   },
@@ -82,7 +83,8 @@ export const METRIC_CATALOGUE = {
   inventory_reservations_total: {
     type: 'counter',
     unit: 'Count',
-    description: 'Stock reservation attempts, by outcome (reserved, released, insufficient)',
+    description:
+      'Stock reservation attempts, by outcome (reserved, released, insufficient, shed: refused with 429 because the DynamoDB lane was full)',
     labels: ['outcome'],
     dimensions: ['outcome'],
   },
