@@ -60,15 +60,14 @@ export class Limiter {
   }
 
   /**
-   * Refuses new work at the door when this lane's queue alone already needs more than its
-   * budget: a caller about to do other work before it reaches this lane (a read, say) learns
-   * it is pointless before spending anything on it.
+   * The refusal for new work at the door, when this lane's queue alone already needs more than
+   * its budget (undefined when it may queue): a caller about to do other work before it reaches
+   * this lane (a read, say) learns it is pointless before spending anything on it.
    */
-  admit(policy: WaitPolicy): void {
+  refusalAtDoor(policy: WaitPolicy): CafeError | undefined {
     const expected = this.expectedWaitMs();
-    if (expected > policy.deadline - Date.now()) {
-      throw this.refusal(expected, `about ${Math.round(expected)} ms of queue ahead`);
-    }
+    if (expected <= policy.deadline - Date.now()) return undefined;
+    return this.refusal(expected, `about ${Math.round(expected)} ms of queue ahead`);
   }
 
   async run<T>(fn: () => Promise<T>, policy?: WaitPolicy): Promise<T> {
@@ -111,9 +110,8 @@ export class Limiter {
       // Refuse at once when the queue ahead already needs more than the time left: answering
       // now costs the client nothing, answering at the deadline costs it the whole budget
       // (and in a flash sale ties up a connection per buyer for seconds).
-      try {
-        this.admit(policy);
-      } catch (refused) {
+      const refused = this.refusalAtDoor(policy);
+      if (refused) {
         reject(refused);
         return;
       }

@@ -37,6 +37,8 @@ const MAX_TRANSACTION_ATTEMPTS = 6;
 // Short enough that another instance's release is seen almost at once; long enough that a
 // flash sale's queue of losers is answered without a transaction each.
 const SOLD_OUT_MEMO_MS = 250;
+/** How long a read of a SKU's available units may decide a 409 for a buyer who cannot be served in time. */
+const SEEN_AVAILABLE_MS = 2000;
 
 export interface InventoryStoreOptions {
   /** How long a reservation whose order never committed holds its stock. */
@@ -67,6 +69,10 @@ export class InventoryStore {
   private readonly priceCache = new Map<string, { price: number; until: number }>();
   /** SKUs a cancelled transaction just found short, until when to trust that. */
   private readonly soldOut = new Map<string, number>();
+  /** Units wanted by new reservations waiting for, or in, the stock write lane, by SKU. */
+  private readonly claims = new Map<string, number>();
+  /** The last consistent read of each SKU's available units, and when it was made. */
+  private readonly seenAvailable = new Map<string, { available: number; at: number }>();
 
   private readonly holdSeconds: number;
   private readonly retentionMs: number;
@@ -251,15 +257,11 @@ export class InventoryStore {
     // past it the buyer gets a clean 429 with nothing reserved, well before the order service
     // would give up on us with a 504.
     const admission = waitAtMost(this.reservationMaxWaitMs);
-    try {
-      // At the door: when the stock lane's queue alone outlasts the budget, refuse before any
-      // DynamoDB read. Under a flash sale this is what keeps the emulator's one thread on the
-      // sales instead of on reads for buyers who would be turned away anyway.
-      this.writes.admit(admission);
-    } catch (refused) {
-      this.app.metrics.inc('inventory_reservations_total', { outcome: 'shed' });
-      throw refused;
-    }
+    // At the door: when the stock lane's queue alone outlasts the budget, refuse before any
+    // DynamoDB read. Under a flash sale this is what keeps the emulator's one thread on the
+    // sales instead of on reads for buyers who would be turned away anyway.
+    const refused = this.writes.refusalAtDoor(admission);
+    if (refused) throw this.shedOrSpokenFor(wanted, refused);
     // No read first: the reservation's own put condition detects a repeat inside the transaction.
     const prices = await this.prices(wanted.map((l) => l.sku));
     const now = Date.now();
@@ -300,14 +302,16 @@ export class InventoryStore {
         const repeat = short ? await this.reservation(orderId) : undefined;
         if (short && !repeat) throw await this.outOfStock(short);
         if (!repeat) {
-          const memo = await this.writes.run(async () => {
-            // A line found short moments ago in this lane stays short until a release or a
-            // restock (both clear the memo): refuse without another snapshot-and-restore.
-            const known = wanted.find((l) => (this.soldOut.get(l.sku) ?? 0) > Date.now());
-            if (known) return known;
-            await this.transactUnqueued(transactItems);
-            return undefined;
-          }, admission);
+          const memo = await this.claiming(wanted, () =>
+            this.writes.run(async () => {
+              // A line found short moments ago in this lane stays short until a release or a
+              // restock (both clear the memo): refuse without another snapshot-and-restore.
+              const known = wanted.find((l) => (this.soldOut.get(l.sku) ?? 0) > Date.now());
+              if (known) return known;
+              await this.transactUnqueued(transactItems);
+              return undefined;
+            }, admission),
+          );
           if (memo) throw await this.outOfStock(memo);
         }
         if (repeat) return { reservation: sameOrConflict(repeat, wanted), created: false };
@@ -315,7 +319,7 @@ export class InventoryStore {
         return { reservation, created: true };
       } catch (err) {
         if (err instanceof CafeError && err.code === 'CAFE_ERR_RATE_LIMITED') {
-          this.app.metrics.inc('inventory_reservations_total', { outcome: 'shed' });
+          throw this.shedOrSpokenFor(wanted, err);
         }
         if (!(err instanceof TransactionCanceledException)) throw err;
         const reasons = (err.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
@@ -537,6 +541,48 @@ export class InventoryStore {
     return prices;
   }
 
+  /** Runs `fn` with `wanted`'s units counted as claimed by a buyer in the stock lane. */
+  private async claiming<T>(wanted: readonly { sku: string; quantity: number }[], fn: () => Promise<T>) {
+    for (const l of wanted) this.claims.set(l.sku, (this.claims.get(l.sku) ?? 0) + l.quantity);
+    try {
+      return await fn();
+    } finally {
+      for (const l of wanted) {
+        const left = (this.claims.get(l.sku) ?? 0) - l.quantity;
+        if (left > 0) this.claims.set(l.sku, left);
+        else this.claims.delete(l.sku);
+      }
+    }
+  }
+
+  /**
+   * What a buyer the stock lane cannot serve in time hears. If the units left of one of its
+   * SKUs (as last read, moments ago) are all claimed by buyers queued ahead of it, the truth is
+   * "sold out": a 409, exactly what it would hear at its turn. Otherwise it is shed: the 429.
+   * So a burst on a small lot sells it out and tells everyone else 409, and only demand the
+   * lane cannot reach in time on a lot that still has units is turned away with 429.
+   */
+  private shedOrSpokenFor(
+    wanted: readonly { sku: string; quantity: number }[],
+    refused: CafeError,
+  ): CafeError {
+    const now = Date.now();
+    for (const line of wanted) {
+      const seen = this.seenAvailable.get(line.sku);
+      if (!seen || now - seen.at > SEEN_AVAILABLE_MS) continue;
+      const claimed = this.claims.get(line.sku) ?? 0;
+      if (claimed + line.quantity > seen.available) {
+        this.app.metrics.inc('inventory_reservations_total', { outcome: 'insufficient' });
+        return new CafeError(
+          'CAFE_ERR_OUT_OF_STOCK',
+          `out of stock: ${line.sku} (requested ${line.quantity}; the ${seen.available} left are held for buyers ahead)`,
+        );
+      }
+    }
+    this.app.metrics.inc('inventory_reservations_total', { outcome: 'shed' });
+    return refused;
+  }
+
   private async firstShort(
     lines: readonly { sku: string; quantity: number }[],
     policy?: WaitPolicy,
@@ -559,6 +605,8 @@ export class InventoryStore {
     const available = new Map(
       (out.Responses?.[TABLES.inventory] ?? []).map((row) => [String(row.sku), Number(row.available)]),
     );
+    const at = Date.now();
+    for (const [sku, units] of available) this.seenAvailable.set(sku, { available: units, at });
     return lines.find((l) => (available.get(l.sku) ?? 0) < l.quantity);
   }
 
