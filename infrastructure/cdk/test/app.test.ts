@@ -241,7 +241,8 @@ t.test('EKS runs the rendered aws overlay with its images and target group bindi
 });
 
 t.test('cfn-lint passes on every synthesized template', async (t) => {
-  const cfnLint = join(REPO_ROOT, '.tools/venv/bin/cfn-lint');
+  // Where scripts/bootstrap put it: the tools folder, shared between clones when CLOUDCAFE_TOOLS_DIR is set.
+  const cfnLint = join(process.env.CLOUDCAFE_TOOLS_DIR ?? join(REPO_ROOT, '.tools'), 'venv/bin/cfn-lint');
   t.ok(existsSync(cfnLint), `${cfnLint} exists (run bash scripts/bootstrap)`);
   if (!existsSync(cfnLint)) return;
   const files = synth.assembly.stacks.map((s) => join(synth.assembly.directory, s.templateFile));
