@@ -43,11 +43,18 @@ export class Limiter {
     private readonly limit: number,
     /** Named in a refusal, so a client and the log can tell which lane was full. */
     private readonly lane: string,
+    /** Told the lane's depth (in flight + queued) whenever it changes: a gauge, say. */
+    private readonly onDepth: (depth: number) => void = () => {},
   ) {}
 
   /** Calls waiting for a slot right now. */
   get queued(): number {
     return this.promised.length + this.sheddable.length;
+  }
+
+  /** Calls holding a slot or waiting for one right now. */
+  get depth(): number {
+    return this.active + this.queued;
   }
 
   /**
@@ -71,8 +78,11 @@ export class Limiter {
   }
 
   async run<T>(fn: () => Promise<T>, policy?: WaitPolicy): Promise<T> {
+    // A waiter is handed its slot by the call that frees it (see below), so it does not count
+    // itself in: a newcomer arriving in between cannot take the slot ahead of the queue.
     if (this.active >= this.limit) await this.wait(policy);
-    this.active++;
+    else this.active++;
+    this.onDepth(this.depth);
     const started = performance.now();
     try {
       return await fn();
@@ -80,12 +90,12 @@ export class Limiter {
       const held = performance.now() - started;
       // An exponentially weighted mean: follows a slowing dependency within a few calls.
       this.serviceMs = this.serviceMs === undefined ? held : this.serviceMs * 0.8 + held * 0.2;
-      this.active--;
       const next = this.promised.shift() ?? this.sheddable.shift();
       if (next) {
         clearTimeout(next.timer);
         next.start();
-      }
+      } else this.active--;
+      this.onDepth(this.depth);
     }
   }
 
@@ -104,6 +114,7 @@ export class Limiter {
       const waiter: Waiter = { start: resolve, timer: undefined };
       if (!policy) {
         this.promised.push(waiter);
+        this.onDepth(this.depth);
         return;
       }
       const queuedAt = Date.now();
@@ -120,12 +131,14 @@ export class Limiter {
           const at = this.sheddable.indexOf(waiter);
           if (at < 0) return;
           this.sheddable.splice(at, 1);
+          this.onDepth(this.depth);
           const waited = Date.now() - queuedAt;
           reject(this.refusal(waited, `waited ${waited} ms`));
         },
         Math.max(0, policy.deadline - queuedAt),
       );
       this.sheddable.push(waiter);
+      this.onDepth(this.depth);
     });
   }
 }

@@ -90,8 +90,10 @@ export class InventoryStore {
     this.retentionMs = options.retentionMs ?? 15 * 60_000;
     this.priceTtlMs = options.priceTtlMs ?? 30_000;
     this.onStockChange = options.onStockChange ?? (async () => {});
-    this.limiter = new Limiter(options.maxInFlight ?? 8, 'dynamodb');
-    this.writes = new Limiter(options.maxWritesInFlight ?? 1, 'stock write');
+    const gauge = (lane: string) => (depth: number) =>
+      app.metrics.set('inventory_lane_depth', { lane }, depth);
+    this.limiter = new Limiter(options.maxInFlight ?? 8, 'dynamodb', gauge('dynamodb'));
+    this.writes = new Limiter(options.maxWritesInFlight ?? 1, 'stock write', gauge('stock write'));
     this.reservationMaxWaitMs = options.reservationMaxWaitMs ?? 8000;
   }
 

@@ -126,3 +126,48 @@ t.test('a call that starts in time is not refused later', async (t) => {
   t.equal(result, 'done');
   t.equal(lane.shed, 0);
 });
+
+t.test('the lane reports its depth as calls queue, start, finish and are shed', async (t) => {
+  // Prepare
+  const depths: number[] = [];
+  const lane = new Limiter(1, 'stock write', (d) => depths.push(d));
+  const started: string[] = [];
+  const busy = gate(started, 'busy');
+  const queued = gate(started, 'queued');
+  // Act
+  const first = lane.run(busy.fn);
+  const second = lane.run(queued.fn);
+  const shed = lane.run(async () => 'never', waitAtMost(20)).catch((e: CafeError) => e.code);
+  const whileBusy = lane.depth;
+  // Assess
+  t.equal(whileBusy, 3, 'one in flight, two waiting');
+  t.equal(await shed, 'CAFE_ERR_RATE_LIMITED');
+  t.equal(depths.at(-1), 2, 'the shed call left the queue');
+  busy.open();
+  queued.open();
+  await Promise.all([first, second]);
+  t.same(depths, [1, 2, 3, 2, 1, 1, 0], 'each change told (a handed-over slot twice), ending idle');
+  t.equal(lane.depth, 0);
+});
+
+t.test('a freed slot goes to the queue, not to a newcomer arriving as it frees', async (t) => {
+  // Prepare
+  const lane = new Limiter(1, 'test');
+  const started: string[] = [];
+  const first = gate(started, 'first');
+  const waiting = gate(started, 'waiting');
+  const runs = [lane.run(first.fn), lane.run(waiting.fn)];
+  // Act: the newcomer arrives in the same tick the first call ends.
+  first.open();
+  await runs[0];
+  const newcomer = gate(started, 'newcomer');
+  runs.push(lane.run(newcomer.fn));
+  await new Promise((r) => setImmediate(r));
+  const inFlight = [...started];
+  waiting.open();
+  newcomer.open();
+  await Promise.all(runs);
+  // Assess
+  t.same(inFlight, ['first', 'waiting'], 'the waiter holds the slot; the newcomer queues');
+  t.same(started, ['first', 'waiting', 'newcomer']);
+});

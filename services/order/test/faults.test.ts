@@ -8,8 +8,8 @@ import {
   customer,
   eventually,
   freshSku,
-  lab,
   ordersDb,
+  paymentInLab,
   sqs,
   stock,
   toxiproxy,
@@ -18,8 +18,6 @@ import {
 // Faults against the running lab: a cut SQS link and a SIGKILL of the order process. Each test
 // checks the effect of its fault before checking the recovery, so a fault that did not fire
 // fails the test instead of passing it vacuously.
-
-const paymentInLab = () => lab().services.some((s) => s.name === 'payment');
 
 async function paymentRequestedAt(db: ReturnType<typeof ordersDb>, ids: readonly string[]): Promise<number> {
   const { rows } = await db.query<{ n: string }>(

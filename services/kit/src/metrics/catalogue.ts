@@ -88,6 +88,14 @@ export const METRIC_CATALOGUE = {
     labels: ['outcome'],
     dimensions: ['outcome'],
   },
+  inventory_lane_depth: {
+    type: 'gauge',
+    unit: 'Count',
+    description:
+      'Calls holding or waiting for a slot in one of inventory’s DynamoDB lanes (dynamodb, stock write): the queue a flash sale builds',
+    labels: ['lane'],
+    dimensions: ['lane'],
+  },
   stock_conflicts_total: {
     type: 'counter',
     unit: 'Count',

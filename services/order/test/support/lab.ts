@@ -15,6 +15,9 @@ export function lab(): LabState {
   return state;
 }
 
+/** Whether the lab runs the payment service: then accepted orders go on to be paid and committed. */
+export const paymentInLab = (): boolean => lab().services.some((s) => s.name === 'payment');
+
 export const admin = (): Record<string, string> => ({
   authorization: `Bearer ${readFileSync(lab().adminTokenFile, 'utf8').trim()}`,
 });
@@ -114,3 +117,28 @@ export async function eventually(
 }
 
 export const customer = (): string => `cust-${randomBytes(4).toString('hex')}`;
+
+/** Calls holding or waiting for inventory's stock write lane right now (its gauge). */
+async function stockLaneDepth(): Promise<number> {
+  const text = await (await fetch(`${lab().gateway}/api/inventory/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('inventory_lane_depth{lane="stock write"}'));
+  return Number(line?.split(' ').at(-1) ?? 0);
+}
+
+/**
+ * Waits until inventory's stock write lane has been empty for `quietMs`: work promised by
+ * earlier tests (commits of orders the lab's payment service is still paying, the sweeper's
+ * releases) goes ahead of new buyers, so a test that measures what new buyers get starts here.
+ */
+export async function stockLaneQuiet(quietMs = 2000): Promise<void> {
+  let quietSince: number | undefined;
+  await eventually(
+    `inventory's stock write lane to stay empty for ${quietMs} ms`,
+    async () => {
+      if ((await stockLaneDepth()) > 0) quietSince = undefined;
+      else quietSince ??= Date.now();
+      return quietSince !== undefined && Date.now() - quietSince >= quietMs;
+    },
+    120_000,
+  );
+}
