@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { SERVICES } from '@cloudcafe/kit';
+import { SERVICES, sumSeries } from '@cloudcafe/kit';
 import { adminTokenFile, labPaths, readLabState } from '@cloudcafe/local-platform';
 import { cloudWatchFor } from './commands/metrics.js';
 import {
@@ -166,15 +166,7 @@ async function readMetric(probe: MetricProbe): Promise<number> {
   if (!state || !segment) throw new Error(`service ${probe.service} is not in the running lab`);
   const res = await fetch(`${state.gateway}/api/${segment}/metrics`, { signal: AbortSignal.timeout(5000) });
   if (!res.ok) throw new Error(`${probe.service} /metrics answered ${res.status}`);
-  const wanted = Object.entries(probe.labels ?? {});
-  let sum = 0;
-  for (const line of (await res.text()).split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$/.exec(line);
-    if (!match || match[1] !== probe.metric) continue;
-    const labels = match[2] ?? '';
-    if (wanted.every(([k, v]) => labels.includes(`${k}="${v}"`))) sum += Number(match[3]);
-  }
-  return sum;
+  return sumSeries(await res.text(), probe.metric, probe.labels);
 }
 
 async function readK6(probe: K6Probe, context: ProbeContext): Promise<number> {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type FlagState, SERVICES } from '@cloudcafe/kit';
+import { type FlagState, SERVICES, sumSeries } from '@cloudcafe/kit';
 import {
   adminTokenFile,
   type Link,
@@ -187,11 +187,7 @@ async function admin(
 /** Sums a Prometheus counter over its label sets, from a service's /metrics. */
 async function counter(service: string, name: string): Promise<number> {
   const res = await fetch(`${serviceApi(service)}/metrics`, { signal: AbortSignal.timeout(5000) });
-  const text = await res.text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+  return sumSeries(await res.text(), name);
 }
 
 /** One flag as the service itself reports it (its active variant and expiry). */

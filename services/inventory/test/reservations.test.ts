@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { sumSeries } from '@cloudcafe/kit';
 import { labPaths, readLabState, waitFor } from '@cloudcafe/local-platform';
 import t from 'tap';
 
@@ -42,7 +43,7 @@ const stockOf = async (sku: string) => (await api<Item>('GET', `/api/inventory/$
 
 async function metric(name: string): Promise<number> {
   const text = await (await fetch(`${lab().gateway}/api/inventory/metrics`)).text();
-  return Number(new RegExp(`^${name}\\{[^}]*cache="catalogue"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  return sumSeries(text, name, { cache: 'catalogue' });
 }
 
 t.test('a reservation moves stock once per order: create, repeat, attach, commit', async (t) => {

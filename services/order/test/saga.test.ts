@@ -1,6 +1,7 @@
 import { GetQueueUrlCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { type PaymentResult, QUEUES } from '@cloudcafe/contracts';
 import t from 'tap';
+import { type OrderStatus, TERMINAL_STATUSES } from '../src/model.js';
 import {
   admin,
   api,
@@ -117,7 +118,7 @@ t.test(
         'the earlier sale to be paid and committed',
         async () => {
           const views = await Promise.all(soldEarlier.map(order));
-          return views.every((v) => ['confirmed', 'payment_failed', 'cancelled'].includes(v.status));
+          return views.every((v) => TERMINAL_STATUSES.includes(v.status as OrderStatus));
         },
         120_000,
       );

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { sumSeries } from '@cloudcafe/kit';
 import { type LabState, labPaths, readLabState, ToxiproxyClient, waitFor } from '@cloudcafe/local-platform';
 import pg from 'pg';
 
@@ -121,8 +122,7 @@ export const customer = (): string => `cust-${randomBytes(4).toString('hex')}`;
 /** Calls holding or waiting for inventory's stock write lane right now (its gauge). */
 async function stockLaneDepth(): Promise<number> {
   const text = await (await fetch(`${lab().gateway}/api/inventory/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('inventory_lane_depth{lane="stock write"}'));
-  return Number(line?.split(' ').at(-1) ?? 0);
+  return sumSeries(text, 'inventory_lane_depth', { lane: 'stock write' });
 }
 
 /**
