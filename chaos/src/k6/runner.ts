@@ -134,8 +134,9 @@ export function startK6(options: K6RunOptions): K6Run {
     'run',
     `--address=${apiAddress}`,
     `--summary-export=${files.summaryJson}`,
-    // p(99) is what the SLOs are written in; k6's default summary stops at p(95).
-    '--summary-trend-stats=avg,min,med,max,p(90),p(95),p(99)',
+    // p(99) is what the SLOs are written in; k6's default summary stops at p(95). A trend's
+    // count says how many samples a percentile stands on (e.g. orders seen confirmed).
+    '--summary-trend-stats=count,avg,min,med,max,p(90),p(95),p(99)',
     `--console-output=${files.console}`,
     '--no-color',
     ...Object.entries(options.scriptEnv).flatMap(([k, v]) => ['-e', `${k}=${v}`]),

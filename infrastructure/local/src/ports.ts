@@ -29,6 +29,8 @@ export const PORTS = shifted({
   supervisor: 8079,
   toxiproxy: 8474,
   aws: 4566,
+  /** DynamoDB (dynalite): an engine of its own, see engines/aws.ts. */
+  dynamodb: 4586,
   postgres: 15432,
   redis: 16379,
   mongo: 27018,

@@ -205,15 +205,17 @@ export function placeOrder(
 
 /**
  * Polls GET /api/orders/:id until a terminal status or the bound (seconds); every step sleeps,
- * so a VU never spins. Records time-to-confirmed from the acceptance.
+ * so a VU never spins. Records time-to-confirmed from the acceptance. A failed read is counted
+ * as an error and polled again: one 5xx says nothing about the order, and an order that stays
+ * unreadable ends unresolved, as one that stays pending does.
  */
 export function awaitTerminal(orderId: string, acceptedAt: number, maxSeconds = 30): string | undefined {
   const deadline = Date.now() + maxSeconds * 1000;
   let delay = 0.2;
   for (let i = 0; i < 200 && Date.now() < deadline; i++) {
     const res = http.get(url(`/api/orders/${orderId}`), { tags: { name: 'get-order' } });
-    if (!expectStatus(res, [200], 'get-order')) return undefined;
-    const status = json<{ status?: string }>(res)?.status;
+    const read = expectStatus(res, [200], 'get-order');
+    const status = read ? json<{ status?: string }>(res)?.status : undefined;
     if (status && (TERMINAL_STATUSES as readonly string[]).includes(status)) {
       METRICS.ordersTerminal.add(1, { status });
       if (status === 'confirmed') METRICS.timeToConfirmed.add(Date.now() - acceptedAt);

@@ -10,19 +10,31 @@ import { durationKnob, intKnob } from './config.ts';
 export const PROFILES = ['smoke', 'average', 'stress', 'spike', 'soak'] as const;
 export type Profile = (typeof PROFILES)[number];
 
-/** The knobs every run shares: RATE (/s), DURATION, VUS (the VU cap). */
+/** The knobs every run shares: RATE (/s), DURATION, VUS (the VU cap), PREALLOCATED_VUS. */
 export interface Knobs {
   readonly rate: number;
   readonly durationSeconds: number;
   readonly vus: number;
+  /**
+   * VUs made before the start (at most `vus`). An arrival that finds every VU busy is dropped
+   * while k6 makes another, so iterations lasting seconds (a checkout polling to terminal) need
+   * more than one second's arrivals made up front.
+   */
+  readonly preAllocatedVus: number;
 }
 
-/** Reads RATE, DURATION and VUS with a scenario's defaults; hard caps keep every run bounded. */
-export function knobs(defaults: Knobs, maxDurationSeconds = 2 * 3600): Knobs {
+/**
+ * Reads RATE, DURATION, VUS and PREALLOCATED_VUS (default: one second's arrivals) with a
+ * scenario's defaults; hard caps keep every run bounded.
+ */
+export function knobs(defaults: Omit<Knobs, 'preAllocatedVus'>, maxDurationSeconds = 2 * 3600): Knobs {
+  const rate = intKnob('RATE', defaults.rate, 1, 5000);
+  const vus = intKnob('VUS', defaults.vus, 1, 2000);
   return {
-    rate: intKnob('RATE', defaults.rate, 1, 5000),
+    rate,
     durationSeconds: durationKnob('DURATION', defaults.durationSeconds, 1, maxDurationSeconds),
-    vus: intKnob('VUS', defaults.vus, 1, 2000),
+    vus,
+    preAllocatedVus: Math.min(vus, intKnob('PREALLOCATED_VUS', Math.max(2, rate), 1, 2000)),
   };
 }
 
@@ -47,7 +59,7 @@ const s = (seconds: number): string => `${Math.max(1, Math.round(seconds))}s`;
  */
 export function profileScenario(profile: Profile, k: Knobs, exec = 'default'): Scenario {
   const d = k.durationSeconds;
-  const vuCap = { preAllocatedVUs: Math.min(k.vus, Math.max(2, k.rate)), maxVUs: k.vus };
+  const vuCap = { preAllocatedVUs: Math.min(k.vus, k.preAllocatedVus), maxVUs: k.vus };
   switch (profile) {
     case 'smoke':
       return { executor: 'per-vu-iterations', exec, vus: 1, iterations: 1, maxDuration: '60s' };

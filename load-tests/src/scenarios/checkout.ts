@@ -22,7 +22,12 @@ const POLL_SECONDS = intKnob('POLL_SECONDS', 30, 1, 300);
 
 export const options: Options = {
   scenarios: {
-    checkout: profileScenario(profileFromEnv('average'), knobs({ rate: 5, durationSeconds: 30, vus: 100 })),
+    checkout: {
+      ...profileScenario(profileFromEnv('average'), knobs({ rate: 5, durationSeconds: 30, vus: 100 })),
+      // An order accepted near the end is still followed to a terminal state (or to the poll's
+      // bound, counted unresolved), not cut off uncounted by the profile's shorter stop.
+      gracefulStop: `${POLL_SECONDS + 10}s`,
+    },
   },
   thresholds: withExtraThresholds(thresholds(SLO.checkoutAccept, SLO.errors)),
 };

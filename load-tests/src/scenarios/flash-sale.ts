@@ -6,7 +6,8 @@
  * a second than the stock lane serves: shed before anything was reserved, told to come back):
  * units sold ≤ STOCK, zero 5xx. teardown() reads
  * the SKU back and counts what the server booked beyond the stock. Every 202 is an
- * acknowledgement line collected into reports/<run-id>/acknowledged-orders.json.
+ * acknowledgement line collected into reports/<run-id>/acknowledged-orders.json, and every
+ * attempt a `CLOUDCAFE_FLASH <sentMs> <answeredMs> <status>` line (the sale's timeline).
  */
 import { fail } from 'k6';
 import type { Options } from 'k6/options';
@@ -92,10 +93,14 @@ export function setup(): { before: Item } {
 }
 
 export default function buyer(): void {
+  const sentAt = Date.now();
   const placed = placeOrder(`${CONFIG.runTag}-fan-${__VU}-${__ITER}`, [{ sku: SKU, quantity: 1 }], {
     shedIsClean: true,
   });
   if (placed.orderId) METRICS.flashSold.add(1);
+  // The sale's timeline (when the last unit went, what was shed before it): a summary has no
+  // timestamps, so each attempt is one console line, which the bench reads back.
+  console.log(`CLOUDCAFE_FLASH ${sentAt} ${Date.now()} ${placed.res.status}`);
 }
 
 export function teardown(data: { before: Item }): void {

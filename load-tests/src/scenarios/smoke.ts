@@ -24,7 +24,9 @@ import { profileScenario } from '../lib/profiles.ts';
 import { SLO, thresholds } from '../lib/slo.ts';
 
 export const options: Options = {
-  scenarios: { smoke: profileScenario('smoke', { rate: 1, durationSeconds: 60, vus: 1 }) },
+  scenarios: {
+    smoke: profileScenario('smoke', { rate: 1, durationSeconds: 60, vus: 1, preAllocatedVus: 1 }),
+  },
   thresholds: withExtraThresholds(
     thresholds(SLO.checkoutAccept, SLO.browse, {
       cloudcafe_errors: ['rate==0'],

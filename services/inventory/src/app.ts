@@ -199,7 +199,7 @@ export async function buildApp(config: InventoryConfig, options: BuildOptions = 
     holdSeconds: config.RESERVATION_HOLD_SECONDS,
     onStockChange: (skus) => cached().invalidate(skus),
     maxInFlight: config.DYNAMODB_MAX_IN_FLIGHT,
-    maxWritesInFlight: config.DYNAMODB_MAX_WRITES_IN_FLIGHT,
+    maxOpsPerWrite: config.STOCK_MAX_OPS_PER_WRITE,
     retentionMs: config.RESERVATION_RETENTION_SECONDS * 1000,
     reservationMaxWaitMs: config.RESERVATION_MAX_WAIT_MS,
   });

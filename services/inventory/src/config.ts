@@ -13,15 +13,15 @@ export const InventoryConfigSchema = Type.Object({
   DYNAMODB_MAX_IN_FLIGHT: Type.Integer({
     minimum: 1,
     maximum: 256,
-    default: 8,
+    default: 64,
     description: 'DynamoDB calls in flight per instance; the rest queue briefly',
   }),
-  DYNAMODB_MAX_WRITES_IN_FLIGHT: Type.Integer({
+  STOCK_MAX_OPS_PER_WRITE: Type.Integer({
     minimum: 1,
-    maximum: 256,
-    default: 1,
+    maximum: 100,
+    default: 100,
     description:
-      'DynamoDB writes in flight per instance. 1 keeps the local emulator (moto) correct: its cancelled transactions restore a table snapshot over concurrent writes. Raise it on AWS',
+      'Reservation steps one stock write may carry for one SKU (group commit): bounds the request and the item size',
   }),
   RESERVATION_MAX_WAIT_MS: Type.Integer({
     minimum: 100,

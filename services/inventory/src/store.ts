@@ -1,12 +1,9 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
   ScanCommand,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { InventoryItem, Reservation, ReservationItemRequest } from '@cloudcafe/contracts';
@@ -14,17 +11,25 @@ import { TABLES } from '@cloudcafe/contracts';
 import { CafeError, callDependency, type ServiceApp } from '@cloudcafe/kit';
 import type { SeedItem } from './catalogue.js';
 import { Limiter, type WaitPolicy, waitAtMost } from './limiter.js';
+import { dynamoStockItems, toState } from './stock-items.js';
+import { StockLanes } from './stock-lane.js';
+import { expiredHolds, type StockOp, type StockOutcome, staleMoves } from './stock-plan.js';
 
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
-
-/** A reservation as stored: the API view plus the expiry as a number, so a scan can compare it. */
-interface StoredReservation {
+/** A reservation as stored: the API view plus what the saga's steps need to be repeatable. */
+export interface StoredReservation {
   orderId: string;
   status: Reservation['status'];
   items: { sku: string; quantity: number; unitPriceCents: number }[];
   createdAt: string;
+  /** While held: when the hold ends (epoch ms). */
   expiresAtMs?: number;
   reason?: string;
+  /** A move of the units under way (claimed by one caller), and since when (epoch ms). */
+  moving?: 'committed' | 'released';
+  movingSince?: number;
+  /** When it became committed or released (epoch ms), and the DynamoDB TTL (epoch s). */
+  finishedAtMs?: number;
+  ttl?: number;
 }
 
 export interface Page<T> {
@@ -32,69 +37,83 @@ export interface Page<T> {
   nextCursor?: string;
 }
 
-// A cancelled transaction that lost only to a concurrent one is retried; it says nothing about stock.
-const MAX_TRANSACTION_ATTEMPTS = 6;
-// Short enough that another instance's release is seen almost at once; long enough that a
-// flash sale's queue of losers is answered without a transaction each.
-const SOLD_OUT_MEMO_MS = 250;
-/** How long a read of a SKU's available units may decide a 409 for a buyer who cannot be served in time. */
-const SEEN_AVAILABLE_MS = 2000;
+type Line = { sku: string; quantity: number };
+
+/** How long a caller waits for another request's reserve or move of the same order to finish. */
+const WAIT_FOR_OTHER_MS = 3000;
 
 export interface InventoryStoreOptions {
-  /** How long a reservation whose order never committed holds its stock. */
+  /** How long a reservation whose order never attached holds its stock. */
   holdSeconds: number;
   /** Told which SKUs the sweeper moved, so cached reads drop them. */
   onStockChange?: (skus: string[]) => Promise<void>;
-  /** DynamoDB calls in flight (default 8). */
+  /** DynamoDB calls in flight (default 64). */
   maxInFlight?: number;
-  /** DynamoDB writes in flight (default 1: see {@link InventoryStore.write}). */
-  maxWritesInFlight?: number;
   /** How long finished reservations are kept (default 15 min). */
   retentionMs?: number;
   /** How long unit prices are cached (default 30 s). */
   priceTtlMs?: number;
   /** How long a new reservation may queue, in all, before it is refused with a 429 (default 8 s). */
   reservationMaxWaitMs?: number;
+  /** Operations one stock write may carry (default 100). */
+  maxOpsPerWrite?: number;
+  /**
+   * A move claimed this long ago and not finished belongs to a caller that died, and is taken
+   * over (default 30 s: far longer than any request, so a live caller is never overtaken).
+   */
+  takeoverMs?: number;
+  /** How often the reservations table itself is swept: stuck moves, retention (default 60 s). */
+  recordSweepMs?: number;
 }
 
 /**
- * Stock and reservations in DynamoDB. Every change of stock is a conditional write inside a
- * transaction with the reservation it belongs to, so `available` can never go below zero and
- * a reservation's stock moves exactly once whatever the concurrency or the retries.
+ * Stock and reservations in DynamoDB, without transactions. A SKU's units (available, reserved,
+ * sold) and the per-order markers that make each move of them happen once (holds, moves) live
+ * in the SKU item and change only through its lane: group commit with a compare-and-swap on the
+ * item's version (stock-lane.ts, stock-plan.ts). The reservation record, one item per order,
+ * says which step the order is at; a step is claimed on the record (one winner), applied on the
+ * SKU items, then recorded. Every step can be repeated and every crash in between is finished
+ * by a retry or by the sweeper. docs/adr/0011-coalesced-stock-writes.md.
  */
 export class InventoryStore {
   private readonly limiter: Limiter;
-  private readonly writes: Limiter;
-  /** Unit prices by SKU, kept briefly: a reservation then costs one transaction, not three calls. */
+  readonly lanes: StockLanes;
+  /** Unit prices by SKU, kept briefly: a reservation then costs no read. */
   private readonly priceCache = new Map<string, { price: number; until: number }>();
-  /** SKUs a cancelled transaction just found short, until when to trust that. */
-  private readonly soldOut = new Map<string, number>();
-  /** Units wanted by new reservations waiting for, or in, the stock write lane, by SKU. */
-  private readonly claims = new Map<string, number>();
-  /** The last consistent read of each SKU's available units, and when it was made. */
-  private readonly seenAvailable = new Map<string, { available: number; at: number }>();
-
-  private readonly holdSeconds: number;
+  private readonly holdMs: number;
   private readonly retentionMs: number;
   private readonly priceTtlMs: number;
-  /** Told which SKUs the sweeper moved, so cached reads drop them. */
   private readonly onStockChange: (skus: string[]) => Promise<void>;
-  /** How long a new reservation may queue, in all; work already promised queues without a bound. */
   private readonly reservationMaxWaitMs: number;
+  private readonly takeoverMs: number;
+  private readonly recordSweepMs: number;
+  private lastRecordSweep = 0;
 
   constructor(
     private readonly app: ServiceApp,
     options: InventoryStoreOptions,
   ) {
-    this.holdSeconds = options.holdSeconds;
+    this.holdMs = options.holdSeconds * 1000;
     this.retentionMs = options.retentionMs ?? 15 * 60_000;
     this.priceTtlMs = options.priceTtlMs ?? 30_000;
     this.onStockChange = options.onStockChange ?? (async () => {});
+    this.reservationMaxWaitMs = options.reservationMaxWaitMs ?? 8000;
+    this.takeoverMs = options.takeoverMs ?? 30_000;
+    this.recordSweepMs = options.recordSweepMs ?? 60_000;
     const gauge = (lane: string) => (depth: number) =>
       app.metrics.set('inventory_lane_depth', { lane }, depth);
-    this.limiter = new Limiter(options.maxInFlight ?? 8, 'dynamodb', gauge('dynamodb'));
-    this.writes = new Limiter(options.maxWritesInFlight ?? 1, 'stock write', gauge('stock write'));
-    this.reservationMaxWaitMs = options.reservationMaxWaitMs ?? 8000;
+    this.limiter = new Limiter(options.maxInFlight ?? 64, 'dynamodb', gauge('dynamodb'));
+    this.lanes = new StockLanes(
+      dynamoStockItems(
+        (command) => this.db.send(command as GetCommand) as Promise<{ Item?: Record<string, unknown> }>,
+        (fn) => this.call(fn),
+      ),
+      {
+        ...(options.maxOpsPerWrite !== undefined && { maxOpsPerWrite: options.maxOpsPerWrite }),
+        onDepth: gauge('stock write'),
+        onConflict: () => app.metrics.inc('stock_conflicts_total'),
+      },
+    );
   }
 
   private get db() {
@@ -105,46 +124,12 @@ export class InventoryStore {
     return this.limiter.run(() => callDependency(this.app, 'dynamodb', fn), policy);
   }
 
-  /**
-   * Every write goes through one lane per instance (`DYNAMODB_MAX_WRITES_IN_FLIGHT`, default 1).
-   * The local emulator (moto) snapshots whole tables for each transaction and restores the
-   * snapshot when one is cancelled, which silently undoes writes other threads made meanwhile;
-   * serialising writes is what keeps its stock counts true. On AWS, raise the limit.
-   */
-  private write<T>(fn: () => Promise<T>): Promise<T> {
-    return this.writes.run(() => this.call(fn));
-  }
-
-  /**
-   * One transaction. Every transaction here is guarded by conditions that make a repeat
-   * detectable (the reservation's put, its status), so one whose answer was lost (a timeout,
-   * the emulator's occasional 500 under concurrency) is simply sent again.
-   */
-  private transact(items: TransactItem[]): Promise<void> {
-    return this.writes.run(() => this.transactUnqueued(items));
-  }
-
-  private async transactUnqueued(items: TransactItem[]): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.call(() => this.db.send(new TransactWriteCommand({ TransactItems: items })));
-        return;
-      } catch (err) {
-        const lostAnswer =
-          err instanceof CafeError &&
-          (err.code === 'CAFE_ERR_DEPENDENCY_FAILED' || err.code === 'CAFE_ERR_DEPENDENCY_TIMEOUT');
-        if (!lostAnswer || attempt >= 3) throw err;
-        await new Promise((r) => setTimeout(r, 25 * attempt));
-      }
-    }
-  }
-
   /** Writes the catalogue items that do not exist yet; existing stock is never reset. */
   async seed(items: readonly SeedItem[]): Promise<number> {
     let created = 0;
     for (const item of items) {
       try {
-        await this.write(() =>
+        await this.call(() =>
           this.db.send(
             new PutCommand({
               TableName: TABLES.inventory,
@@ -156,6 +141,9 @@ export class InventoryStore {
                 available: item.stock,
                 reserved: 0,
                 sold: 0,
+                version: 0,
+                holds: {},
+                moves: {},
               },
               ConditionExpression: 'attribute_not_exists(sku)',
             }),
@@ -183,6 +171,8 @@ export class InventoryStore {
         new ScanCommand({
           TableName: TABLES.inventory,
           Limit: limit,
+          ProjectionExpression: 'sku, #n, category, price, available, reserved, sold',
+          ExpressionAttributeNames: { '#n': 'name' },
           ...(startKey && { ExclusiveStartKey: startKey }),
         }),
       ),
@@ -197,15 +187,15 @@ export class InventoryStore {
   /** Creates the SKU with no stock, or renames / reprices it; stock is only moved by restock. */
   async upsert(sku: string, name: string, category: string, price: number): Promise<InventoryItem> {
     this.priceCache.delete(sku);
-    const { Attributes } = await this.write(() =>
+    const { Attributes } = await this.call(() =>
       this.db.send(
         new UpdateCommand({
           TableName: TABLES.inventory,
           Key: { sku },
           UpdateExpression:
-            'SET #n = :n, category = :c, price = :p, available = if_not_exists(available, :z), reserved = if_not_exists(reserved, :z), sold = if_not_exists(sold, :z)',
+            'SET #n = :n, category = :c, price = :p, available = if_not_exists(available, :z), reserved = if_not_exists(reserved, :z), sold = if_not_exists(sold, :z), version = if_not_exists(version, :z), holds = if_not_exists(holds, :e), moves = if_not_exists(moves, :e)',
           ExpressionAttributeNames: { '#n': 'name' },
-          ExpressionAttributeValues: { ':n': name, ':c': category, ':p': price, ':z': 0 },
+          ExpressionAttributeValues: { ':n': name, ':c': category, ':p': price, ':z': 0, ':e': {} },
           ReturnValues: 'ALL_NEW',
         }),
       ),
@@ -213,21 +203,22 @@ export class InventoryStore {
     return toItem(Attributes ?? {});
   }
 
+  /** Adds units. It bumps the version, so a lane that cached the item re-reads it. */
   async restock(sku: string, quantity: number): Promise<InventoryItem> {
-    this.soldOut.delete(sku);
     try {
-      const { Attributes } = await this.write(() =>
+      const { Attributes } = await this.call(() =>
         this.db.send(
           new UpdateCommand({
             TableName: TABLES.inventory,
             Key: { sku },
-            UpdateExpression: 'SET available = available + :q',
+            UpdateExpression: 'SET available = available + :q, version = if_not_exists(version, :z) + :one',
             ConditionExpression: 'attribute_exists(sku)',
-            ExpressionAttributeValues: { ':q': quantity },
+            ExpressionAttributeValues: { ':q': quantity, ':z': 0, ':one': 1 },
             ReturnValues: 'ALL_NEW',
           }),
         ),
       );
+      this.lanes.invalidate(sku);
       return toItem(Attributes ?? {});
     } catch (err) {
       if (err instanceof Error && err.name === 'ConditionalCheckFailedException') {
@@ -249,272 +240,454 @@ export class InventoryStore {
   /**
    * Reserves every item or none. Idempotent by order: the same order and items answer the
    * existing reservation (`created: false`); other items for the same order are a conflict.
+   *
+   * Each line takes a hold in its SKU's lane (first come, first served); then the record is
+   * written, which is the reservation's commit point. A line short of units gives the others
+   * back and answers 409; a hold whose record never gets written is given back by the sweeper
+   * when it expires.
    */
   async reserve(
     orderId: string,
     requested: readonly ReservationItemRequest[],
   ): Promise<{ reservation: StoredReservation; created: boolean }> {
     const wanted = mergeLines(requested);
-    // Every wait of this request (the read, the write lane, on every attempt) shares one bound:
-    // past it the buyer gets a clean 429 with nothing reserved, well before the order service
-    // would give up on us with a 504.
+    // One budget for every wait of this request: past it the buyer gets a clean 429 with
+    // nothing reserved, well before the order service would give up on us with a 504.
     const admission = waitAtMost(this.reservationMaxWaitMs);
-    // At the door: when the stock lane's queue alone outlasts the budget, refuse before any
-    // DynamoDB read. Under a flash sale this is what keeps the emulator's one thread on the
-    // sales instead of on reads for buyers who would be turned away anyway.
-    const refused = this.writes.refusalAtDoor(admission);
-    if (refused) throw this.shedOrSpokenFor(wanted, refused);
-    // No read first: the reservation's own put condition detects a repeat inside the transaction.
     const prices = await this.prices(wanted.map((l) => l.sku));
     const now = Date.now();
+    const exp = now + this.holdMs;
+    const outcomes = await Promise.allSettled(
+      wanted.map((l) => this.lanes.submit(l.sku, { kind: 'hold', orderId, q: l.quantity, exp }, admission)),
+    );
+    const granted = wanted.filter((_, i) => settledKind(outcomes[i]) === 'granted');
+    // Only what this request took is given back on failure; a hold it adopted (below) is its
+    // earlier attempt's, and the sweeper returns it if nobody writes its record.
+    const giveBack = () => this.returnHolds(orderId, granted);
+
+    const failure = outcomes.find((o) => o.status === 'rejected');
+    if (failure) {
+      await giveBack();
+      const err = (failure as PromiseRejectedResult).reason;
+      if (err instanceof CafeError && err.code === 'CAFE_ERR_RATE_LIMITED') {
+        this.app.metrics.inc('inventory_reservations_total', { outcome: 'shed' });
+      }
+      throw err;
+    }
+    const values = outcomes.map((o) => (o as PromiseFulfilledResult<StockOutcome>).value);
+    const shortAt = values.findIndex((o) => o.kind === 'short');
+    if (shortAt >= 0) {
+      await giveBack();
+      const short = values[shortAt];
+      throw this.outOfStock(wanted[shortAt] as Line, short?.kind === 'short' ? short.available : 0);
+    }
+    // A line already held for this order: an earlier attempt of this same request (its answer
+    // lost, or its instance dead) or another request for the order. The same units are the
+    // same reservation: adopt the hold and write the record, whoever gets there first wins.
+    const foreign = values.findIndex((o, i) => o.kind === 'repeat' && o.q !== wanted[i]?.quantity);
+    if (foreign >= 0) {
+      await giveBack();
+      const existing = await this.reservation(orderId);
+      if (existing) return { reservation: sameOrConflict(existing, wanted), created: false };
+      throw new CafeError('CAFE_ERR_CONFLICT', `order ${orderId} already reserved other items`);
+    }
+    const holdsEnd = Math.min(exp, ...values.map((o) => (o.kind === 'repeat' ? o.exp : exp)));
+    // The record must land well before a hold can expire, or the sweeper could give the units
+    // back under a record that says held. Half the hold is far more than any request takes.
+    if (Date.now() > holdsEnd - this.holdMs / 2) {
+      await giveBack();
+      throw new CafeError('CAFE_ERR_UNAVAILABLE', `reserving order ${orderId} took too long; retry`);
+    }
     const reservation: StoredReservation = {
       orderId,
       status: 'held',
       items: wanted.map((l) => ({ ...l, unitPriceCents: prices.get(l.sku) ?? 0 })),
       createdAt: new Date(now).toISOString(),
-      expiresAtMs: now + this.holdSeconds * 1000,
+      expiresAtMs: holdsEnd,
     };
-    const transactItems: TransactItem[] = [
-      ...wanted.map(
-        (line): TransactItem => ({
-          Update: {
-            TableName: TABLES.inventory,
-            Key: { sku: line.sku },
-            UpdateExpression: 'SET available = available - :q, reserved = reserved + :q',
-            ConditionExpression: 'attribute_exists(sku) AND available >= :q',
-            ExpressionAttributeValues: { ':q': line.quantity },
-          },
-        }),
-      ),
-      {
-        Put: {
-          TableName: TABLES.reservations,
-          Item: reservation,
-          ConditionExpression: 'attribute_not_exists(orderId)',
-        },
-      },
-    ];
-
-    for (let attempt = 1; ; attempt++) {
-      try {
-        // A sold-out line is refused after one consistent read, outside the write lane, so a
-        // flash sale's losers never queue behind its winners nor cost the emulator a
-        // transaction snapshot. The transaction's conditions stay the guarantee.
-        const short = await this.firstShort(wanted, admission);
-        const repeat = short ? await this.reservation(orderId) : undefined;
-        if (short && !repeat) throw await this.outOfStock(short);
-        if (!repeat) {
-          const memo = await this.claiming(wanted, () =>
-            this.writes.run(async () => {
-              // A line found short moments ago in this lane stays short until a release or a
-              // restock (both clear the memo): refuse without another snapshot-and-restore.
-              const known = wanted.find((l) => (this.soldOut.get(l.sku) ?? 0) > Date.now());
-              if (known) return known;
-              await this.transactUnqueued(transactItems);
-              return undefined;
-            }, admission),
-          );
-          if (memo) throw await this.outOfStock(memo);
-        }
-        if (repeat) return { reservation: sameOrConflict(repeat, wanted), created: false };
-        this.app.metrics.inc('inventory_reservations_total', { outcome: 'reserved' });
-        return { reservation, created: true };
-      } catch (err) {
-        if (err instanceof CafeError && err.code === 'CAFE_ERR_RATE_LIMITED') {
-          throw this.shedOrSpokenFor(wanted, err);
-        }
-        if (!(err instanceof TransactionCanceledException)) throw err;
-        const reasons = (err.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
-        if (reasons[wanted.length] === 'ConditionalCheckFailed' || reasons.length === 0) {
-          // A repeat, or another request for the same order won the race: answer what it reserved.
-          const winner = await this.reservation(orderId);
-          if (winner) return { reservation: sameOrConflict(winner, wanted), created: false };
-        }
-        const failed = reasons.indexOf('ConditionalCheckFailed');
-        this.app.metrics.inc('stock_conflicts_total');
-        const short = failed >= 0 && failed < wanted.length ? wanted[failed] : undefined;
-        if (short) {
-          this.soldOut.set(short.sku, Date.now() + SOLD_OUT_MEMO_MS);
-          throw await this.outOfStock(short);
-        }
-        if (reasons.includes('TransactionConflict') && attempt < MAX_TRANSACTION_ATTEMPTS) {
-          await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
-          continue;
-        }
-        // No usable reasons (an emulator may omit them): find the short line by reading.
-        for (const line of wanted) {
-          const item = await this.get(line.sku);
-          if (!item || item.available < line.quantity) throw await this.outOfStock(line);
-        }
-        if (attempt < MAX_TRANSACTION_ATTEMPTS) continue;
-        throw new CafeError('CAFE_ERR_UNAVAILABLE', 'reservation kept conflicting; retry', { cause: err });
-      }
+    const existing = await this.putRecord(reservation);
+    if (existing) {
+      // An earlier request for this order finished and has moved on (its holds are gone).
+      await giveBack();
+      return { reservation: sameOrConflict(existing, wanted), created: false };
     }
+    this.app.metrics.inc('inventory_reservations_total', { outcome: 'reserved' });
+    return { reservation, created: true };
   }
 
   /** The order committed: the hold no longer expires. */
   async attach(orderId: string): Promise<StoredReservation> {
-    return this.transition(orderId, 'attached');
+    const current = await this.mustGet(orderId);
+    if (current.status === 'attached' || current.status === 'committed') return current;
+    if (current.status !== 'held' || current.moving) {
+      throw new CafeError('CAFE_ERR_CONFLICT', `reservation for order ${orderId} is ${describe(current)}`);
+    }
+    try {
+      await this.call(() =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: TABLES.reservations,
+            Key: { orderId },
+            UpdateExpression: 'SET #s = :attached REMOVE expiresAtMs',
+            // Past its expiry the sweeper may be giving the units back: too late to attach.
+            ConditionExpression: '#s = :held AND expiresAtMs > :now AND attribute_not_exists(moving)',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':attached': 'attached', ':held': 'held', ':now': Date.now() },
+          }),
+        ),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const now = await this.mustGet(orderId);
+      if (now.status === 'attached' || now.status === 'committed') return now;
+      throw new CafeError('CAFE_ERR_CONFLICT', `reservation for order ${orderId} is ${describe(now)}`, {
+        cause: err,
+      });
+    }
+    // The holds have done their job; dropping them rides along with the next stock write.
+    for (const line of current.items) this.lazily(line.sku, { kind: 'unhold', orderId });
+    const { expiresAtMs: _dropped, ...rest } = current;
+    return { ...rest, status: 'attached' };
   }
 
   /** Paid: reserved stock becomes sold. */
   async commit(orderId: string): Promise<StoredReservation> {
-    return this.transition(orderId, 'committed');
+    return this.move(orderId, 'committed');
   }
 
   /** Stock goes back to available. `onlyExpired` is the sweeper's guard against racing an attach. */
   async release(orderId: string, reason: string, onlyExpired = false): Promise<StoredReservation> {
-    return this.transition(orderId, 'released', reason, onlyExpired);
+    return this.move(orderId, 'released', reason, onlyExpired);
   }
 
-  /** Releases held reservations past their expiry: orders that never committed. */
+  /**
+   * Gives back what orders left behind: holds past their expiry (orders that never attached,
+   * or whose reserve died before its record), moves whose record update died with its
+   * instance, and, less often, stuck records and finished ones past the retention.
+   */
   async sweepExpired(): Promise<number> {
     const now = Date.now();
+    const found: { sku: string; orderId: string; what: 'hold' | 'move' }[] = [];
+    await this.scanAll({ TableName: TABLES.inventory, ProjectionExpression: 'sku, holds, moves' }, (row) => {
+      const state = toState(row);
+      const sku = String(row.sku);
+      for (const orderId of expiredHolds(state, now)) found.push({ sku, orderId, what: 'hold' });
+      for (const orderId of staleMoves(state, now - this.takeoverMs))
+        found.push({ sku, orderId, what: 'move' });
+    });
+    const records = await this.records([...new Set(found.map((f) => f.orderId))]);
     let released = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.call(() =>
-        this.db.send(
-          new ScanCommand({
-            TableName: TABLES.reservations,
-            FilterExpression: '#s = :held AND expiresAtMs < :now',
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':held': 'held', ':now': now },
-            ...(startKey && { ExclusiveStartKey: startKey }),
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) {
-        try {
-          const freed = await this.release(String(item.orderId), 'expired', true);
-          await this.onStockChange(freed.items.map((l) => l.sku));
-          released++;
-        } catch (err) {
-          // Attached or released by someone else since the scan: nothing to free.
-          if (!(err instanceof CafeError && err.code === 'CAFE_ERR_CONFLICT')) throw err;
+    const moved = new Set<string>();
+    for (const { sku, orderId, what } of found) {
+      const record = records.get(orderId);
+      try {
+        if (!record || record.status === 'committed' || record.status === 'released') {
+          // A hold with no record (or a later duplicate's) is an orphan; a move marker of a
+          // finished record only lost its cleanup.
+          const op = what === 'hold' ? 'return-hold' : 'forget';
+          if (
+            (await this.lanes.submit(sku, { kind: op, orderId })).kind === 'applied' &&
+            op === 'return-hold'
+          ) {
+            released++;
+            await this.onStockChange([sku]);
+          }
+        } else if (record.moving) {
+          if (!moved.has(orderId)) await this.move(orderId, record.moving, record.reason);
+          moved.add(orderId);
+        } else if (record.status === 'held' && what === 'hold') {
+          if (!moved.has(orderId)) {
+            const freed = await this.release(orderId, 'expired', true);
+            await this.onStockChange(freed.items.map((l) => l.sku));
+            released++;
+          }
+          moved.add(orderId);
+        } else if (record.status === 'attached' && what === 'hold') {
+          await this.lanes.submit(sku, { kind: 'unhold', orderId });
         }
+      } catch (err) {
+        // Moved by someone else since the scan: nothing to do for it now.
+        if (!(err instanceof CafeError && err.code === 'CAFE_ERR_CONFLICT')) throw err;
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    await this.deleteFinished(now - this.retentionMs);
+    }
+    if (now - this.lastRecordSweep >= this.recordSweepMs) {
+      this.lastRecordSweep = now;
+      released += await this.sweepRecords(now);
+    }
     return released;
   }
 
   /**
-   * Forgets committed and released reservations past the retention. The order service answers
-   * repeats of an old order from its own idempotency records, so inventory need not remember
-   * them forever; and the local emulator's transactions cost time in proportion to table size.
+   * The reservations table itself: records stuck mid-move (their caller died after claiming),
+   * held records past their expiry whose holds are already gone, and finished records past the
+   * retention (on AWS the table's TTL on `ttl` removes them too; the local engine has no TTL).
    */
-  private async deleteFinished(before: number): Promise<void> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.call(() =>
+  private async sweepRecords(now: number): Promise<number> {
+    const stuck: StoredReservation[] = [];
+    const finished: string[] = [];
+    const before = now - this.retentionMs;
+    await this.scanAll(
+      {
+        TableName: TABLES.reservations,
+        FilterExpression:
+          '(attribute_exists(moving) AND movingSince < :stale) OR (#s = :held AND expiresAtMs < :now) OR finishedAtMs < :before',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: {
+          ':stale': now - this.takeoverMs,
+          ':held': 'held',
+          ':now': now,
+          ':before': before,
+        },
+      },
+      (row) => {
+        const record = row as unknown as StoredReservation;
+        if (record.finishedAtMs !== undefined && record.finishedAtMs < before) finished.push(record.orderId);
+        else stuck.push(record);
+      },
+    );
+    let released = 0;
+    for (const record of stuck) {
+      try {
+        await this.move(
+          record.orderId,
+          record.moving ?? 'released',
+          record.reason ?? 'expired',
+          !record.moving,
+        );
+        released++;
+      } catch (err) {
+        if (!(err instanceof CafeError && err.code === 'CAFE_ERR_CONFLICT')) throw err;
+      }
+    }
+    for (const orderId of finished) {
+      await this.call(() =>
         this.db.send(
-          new ScanCommand({
+          new DeleteCommand({
             TableName: TABLES.reservations,
-            FilterExpression: 'finishedAtMs < :before',
+            Key: { orderId },
+            ConditionExpression: 'finishedAtMs < :before',
             ExpressionAttributeValues: { ':before': before },
-            ProjectionExpression: 'orderId',
-            ...(startKey && { ExclusiveStartKey: startKey }),
           }),
         ),
-      );
-      for (const item of page.Items ?? []) {
-        await this.write(() =>
-          this.db.send(
-            new DeleteCommand({
-              TableName: TABLES.reservations,
-              Key: { orderId: item.orderId },
-              ConditionExpression: 'finishedAtMs < :before',
-              ExpressionAttributeValues: { ':before': before },
-            }),
-          ),
-        ).catch(() => undefined);
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+      ).catch(() => undefined);
+    }
+    return released;
   }
 
-  private async transition(
+  /**
+   * Moves an order's reserved units to sold or back to available: claim the move on the record
+   * (one caller wins; a claim older than this.takeoverMs is taken over), apply it on every SKU
+   * (repeatable: the markers say what already happened), then record it and drop the markers.
+   */
+  private async move(
     orderId: string,
-    to: 'attached' | 'committed' | 'released',
+    to: 'committed' | 'released',
     reason?: string,
     onlyExpired = false,
   ): Promise<StoredReservation> {
-    const current = await this.reservation(orderId);
-    if (!current) throw new CafeError('CAFE_ERR_NOT_FOUND', `no reservation for order ${orderId}`);
-    if (current.status === to || (to === 'attached' && current.status === 'committed')) return current;
-    const from: readonly Reservation['status'][] =
-      to === 'attached'
-        ? ['held']
-        : to === 'committed'
-          ? ['held', 'attached']
-          : onlyExpired
-            ? ['held']
-            : ['held', 'attached'];
-    if (!from.includes(current.status)) {
-      throw new CafeError('CAFE_ERR_CONFLICT', `reservation for order ${orderId} is ${current.status}`);
-    }
-    const stock: TransactItem[] =
-      to === 'attached'
-        ? []
-        : current.items.map(
-            (line): TransactItem => ({
-              Update: {
-                TableName: TABLES.inventory,
-                Key: { sku: line.sku },
-                UpdateExpression:
-                  to === 'committed'
-                    ? 'SET reserved = reserved - :q, sold = sold + :q'
-                    : 'SET reserved = reserved - :q, available = available + :q',
-                ConditionExpression: 'reserved >= :q',
-                ExpressionAttributeValues: { ':q': line.quantity },
-              },
-            }),
+    const deadline = Date.now() + WAIT_FOR_OTHER_MS;
+    for (;;) {
+      const current = await this.mustGet(orderId);
+      if (current.status === to) return current;
+      if (current.status === 'committed' || current.status === 'released') {
+        throw new CafeError('CAFE_ERR_CONFLICT', `reservation for order ${orderId} is ${current.status}`);
+      }
+      if (onlyExpired && (current.status !== 'held' || (current.expiresAtMs ?? 0) >= Date.now())) {
+        throw new CafeError('CAFE_ERR_CONFLICT', `reservation for order ${orderId} is ${describe(current)}`);
+      }
+      if (current.moving && current.moving !== to) {
+        throw new CafeError('CAFE_ERR_CONFLICT', `reservation for order ${orderId} is ${describe(current)}`);
+      }
+      const claimedByOther =
+        current.moving === to && (current.movingSince ?? 0) > Date.now() - this.takeoverMs;
+      if (claimedByOther) {
+        if (Date.now() > deadline) {
+          throw new CafeError(
+            'CAFE_ERR_UNAVAILABLE',
+            `order ${orderId} is being ${to} by another request; retry`,
           );
-    const guard = onlyExpired ? ' AND expiresAtMs < :now' : '';
-    const values: Record<string, unknown> = { ':to': to, ':from0': from[0], ':from1': from[1] ?? from[0] };
-    if (onlyExpired) values[':now'] = Date.now();
-    if (reason !== undefined) values[':reason'] = reason;
-    if (to !== 'attached') {
-      values[':fin'] = Date.now();
-      // Epoch seconds for DynamoDB TTL on AWS; the local sweeper deletes them itself.
-      values[':ttl'] = Math.floor((Date.now() + this.retentionMs) / 1000);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      if (!(await this.claimMove(current, to, onlyExpired))) continue; // lost the claim: look again
+      const from = current.status as 'held' | 'attached';
+      await Promise.all(
+        current.items.map((line) =>
+          this.lanes.submit(line.sku, moveOp(from, to, orderId, line.quantity)).then((outcome) => {
+            if (outcome.kind === 'gone') {
+              throw new CafeError('CAFE_ERR_CONFLICT', `reservation for order ${orderId} expired`);
+            }
+          }),
+        ),
+      );
+      await this.finishMove(orderId, to, reason);
+      for (const line of current.items) this.lazily(line.sku, { kind: 'forget', orderId });
+      if (to === 'released') this.app.metrics.inc('inventory_reservations_total', { outcome: 'released' });
+      const { expiresAtMs: _e, moving: _m, movingSince: _s, ...rest } = current;
+      return { ...rest, status: to, ...(reason !== undefined && { reason }) };
     }
+  }
+
+  /** True when this caller now owns the move (fresh claim or a takeover of a dead caller's). */
+  private async claimMove(
+    current: StoredReservation,
+    to: 'committed' | 'released',
+    onlyExpired: boolean,
+  ): Promise<boolean> {
+    const now = Date.now();
+    const timing =
+      current.status !== 'held'
+        ? ''
+        : onlyExpired
+          ? ' AND expiresAtMs < :now'
+          : // a held reservation is committed or released by its order only while the hold lasts
+            to === 'committed'
+            ? ' AND expiresAtMs > :now'
+            : '';
     try {
-      await this.transact([
-        {
-          Update: {
+      await this.call(() =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: TABLES.reservations,
+            Key: { orderId: current.orderId },
+            UpdateExpression: 'SET moving = :to, movingSince = :now',
+            ConditionExpression: `#s = :from AND (attribute_not_exists(moving) OR (moving = :to AND movingSince < :stale))${timing}`,
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: {
+              ':to': to,
+              ':from': current.status,
+              ':now': now,
+              ':stale': now - this.takeoverMs,
+            },
+          }),
+        ),
+      );
+      return true;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      return false;
+    }
+  }
+
+  private async finishMove(orderId: string, to: 'committed' | 'released', reason?: string): Promise<void> {
+    const now = Date.now();
+    try {
+      await this.call(() =>
+        this.db.send(
+          new UpdateCommand({
             TableName: TABLES.reservations,
             Key: { orderId },
-            UpdateExpression: `SET #s = :to${reason !== undefined ? ', reason = :reason' : ''} REMOVE expiresAtMs`,
-            ConditionExpression: `(#s = :from0 OR #s = :from1)${guard}`,
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: values,
-          },
-        },
-        ...stock,
-      ]);
-    } catch (err) {
-      if (!(err instanceof TransactionCanceledException)) throw err;
-      this.app.metrics.inc('stock_conflicts_total');
-      // Someone else moved it first (a retry, the sweeper): answer from where it stands now.
-      const now = await this.reservation(orderId);
-      if (now && (now.status === to || (to === 'attached' && now.status === 'committed'))) return now;
-      throw new CafeError(
-        'CAFE_ERR_CONFLICT',
-        `reservation for order ${orderId} is ${now?.status ?? 'gone'}`,
-        {
-          cause: err,
-        },
+            UpdateExpression: `SET #s = :to, finishedAtMs = :fin, #ttl = :ttl${reason !== undefined ? ', reason = :reason' : ''} REMOVE moving, movingSince, expiresAtMs`,
+            ConditionExpression: 'moving = :to',
+            ExpressionAttributeNames: { '#s': 'status', '#ttl': 'ttl' },
+            ExpressionAttributeValues: {
+              ':to': to,
+              ':fin': now,
+              // Epoch seconds for DynamoDB TTL on AWS; the local sweeper deletes them itself.
+              ':ttl': Math.floor((now + this.retentionMs) / 1000),
+              ...(reason !== undefined && { ':reason': reason }),
+            },
+          }),
+        ),
       );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      // A taker-over finished it first: fine if it ended where we were going.
+      const now = await this.mustGet(orderId);
+      if (now.status !== to) {
+        throw new CafeError('CAFE_ERR_CONFLICT', `reservation for order ${orderId} is ${describe(now)}`, {
+          cause: err,
+        });
+      }
     }
-    if (to === 'released') {
-      this.app.metrics.inc('inventory_reservations_total', { outcome: 'released' });
-      for (const line of current.items) this.soldOut.delete(line.sku);
+  }
+
+  /** Writes a new record; answers the existing one instead when the order already has one. */
+  private async putRecord(reservation: StoredReservation): Promise<StoredReservation | undefined> {
+    try {
+      await this.call(() =>
+        this.db.send(
+          new PutCommand({
+            TableName: TABLES.reservations,
+            Item: reservation,
+            ConditionExpression: 'attribute_not_exists(orderId)',
+          }),
+        ),
+      );
+      return undefined;
+    } catch (err) {
+      if (isConditionFailure(err)) return this.mustGet(reservation.orderId);
+      // The answer was lost, not necessarily the write: ours if it carries our hold's expiry.
+      const landed = await this.reservation(reservation.orderId).catch(() => undefined);
+      if (
+        landed &&
+        landed.createdAt === reservation.createdAt &&
+        landed.expiresAtMs === reservation.expiresAtMs
+      ) {
+        return undefined;
+      }
+      if (landed) return landed;
+      throw err;
     }
-    const { expiresAtMs: _dropped, ...rest } = current;
-    return { ...rest, status: to, ...(reason !== undefined && { reason }) };
+  }
+
+  private async returnHolds(orderId: string, lines: readonly Line[]): Promise<void> {
+    await Promise.all(lines.map((l) => this.lanes.submit(l.sku, { kind: 'return-hold', orderId })));
+  }
+
+  /** A clean-up that may ride along with later writes; if it is lost, the sweeper redoes it. */
+  private lazily(sku: string, op: StockOp): void {
+    this.lanes.submit(sku, op).catch((err: unknown) => {
+      this.app.log.warn(
+        { err, sku, op: op.kind, orderId: op.orderId },
+        'stock clean-up deferred to the sweeper',
+      );
+    });
+  }
+
+  private async mustGet(orderId: string): Promise<StoredReservation> {
+    const found = await this.reservation(orderId);
+    if (!found) throw new CafeError('CAFE_ERR_NOT_FOUND', `no reservation for order ${orderId}`);
+    return found;
+  }
+
+  private async records(orderIds: readonly string[]): Promise<Map<string, StoredReservation>> {
+    const found = new Map<string, StoredReservation>();
+    for (let i = 0; i < orderIds.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = orderIds
+        .slice(i, i + 100)
+        .map((orderId) => ({ orderId }));
+      while (keys && keys.length > 0) {
+        const request = keys;
+        const out = await this.call(() =>
+          this.db.send(
+            new BatchGetCommand({
+              RequestItems: { [TABLES.reservations]: { Keys: request, ConsistentRead: true } },
+            }),
+          ),
+        );
+        for (const row of out.Responses?.[TABLES.reservations] ?? []) {
+          found.set(String(row.orderId), row as StoredReservation);
+        }
+        keys = out.UnprocessedKeys?.[TABLES.reservations]?.Keys as Record<string, unknown>[] | undefined;
+      }
+    }
+    return found;
+  }
+
+  private async scanAll(
+    input: ConstructorParameters<typeof ScanCommand>[0],
+    each: (row: Record<string, unknown>) => void,
+  ): Promise<void> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.call(() =>
+        this.db.send(new ScanCommand({ ...input, ...(startKey && { ExclusiveStartKey: startKey }) })),
+      );
+      for (const row of page.Items ?? []) each(row);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
   }
 
   private async prices(skus: readonly string[]): Promise<Map<string, number>> {
@@ -543,86 +716,40 @@ export class InventoryStore {
     return prices;
   }
 
-  /** Runs `fn` with `wanted`'s units counted as claimed by a buyer in the stock lane. */
-  private async claiming<T>(wanted: readonly { sku: string; quantity: number }[], fn: () => Promise<T>) {
-    for (const l of wanted) this.claims.set(l.sku, (this.claims.get(l.sku) ?? 0) + l.quantity);
-    try {
-      return await fn();
-    } finally {
-      for (const l of wanted) {
-        const left = (this.claims.get(l.sku) ?? 0) - l.quantity;
-        if (left > 0) this.claims.set(l.sku, left);
-        else this.claims.delete(l.sku);
-      }
-    }
-  }
-
-  /**
-   * What a buyer the stock lane cannot serve in time hears. If the units left of one of its
-   * SKUs (as last read, moments ago) are all claimed by buyers queued ahead of it, the truth is
-   * "sold out": a 409, exactly what it would hear at its turn. Otherwise it is shed: the 429.
-   * So a burst on a small lot sells it out and tells everyone else 409, and only demand the
-   * lane cannot reach in time on a lot that still has units is turned away with 429.
-   */
-  private shedOrSpokenFor(
-    wanted: readonly { sku: string; quantity: number }[],
-    refused: CafeError,
-  ): CafeError {
-    const now = Date.now();
-    for (const line of wanted) {
-      const seen = this.seenAvailable.get(line.sku);
-      if (!seen || now - seen.at > SEEN_AVAILABLE_MS) continue;
-      const claimed = this.claims.get(line.sku) ?? 0;
-      if (claimed + line.quantity > seen.available) {
-        this.app.metrics.inc('inventory_reservations_total', { outcome: 'insufficient' });
-        return new CafeError(
-          'CAFE_ERR_OUT_OF_STOCK',
-          `out of stock: ${line.sku} (requested ${line.quantity}; the ${seen.available} left are held for buyers ahead)`,
-        );
-      }
-    }
-    this.app.metrics.inc('inventory_reservations_total', { outcome: 'shed' });
-    return refused;
-  }
-
-  private async firstShort(
-    lines: readonly { sku: string; quantity: number }[],
-    policy?: WaitPolicy,
-  ): Promise<{ sku: string; quantity: number } | undefined> {
-    const out = await this.call(
-      () =>
-        this.db.send(
-          new BatchGetCommand({
-            RequestItems: {
-              [TABLES.inventory]: {
-                Keys: lines.map((l) => ({ sku: l.sku })),
-                ProjectionExpression: 'sku, available',
-                ConsistentRead: true,
-              },
-            },
-          }),
-        ),
-      policy,
-    );
-    const available = new Map(
-      (out.Responses?.[TABLES.inventory] ?? []).map((row) => [String(row.sku), Number(row.available)]),
-    );
-    const at = Date.now();
-    for (const [sku, units] of available) this.seenAvailable.set(sku, { available: units, at });
-    return lines.find((l) => (available.get(l.sku) ?? 0) < l.quantity);
-  }
-
-  private async outOfStock(line: { sku: string; quantity: number }): Promise<CafeError> {
+  private outOfStock(line: Line, available: number): CafeError {
     this.app.metrics.inc('inventory_reservations_total', { outcome: 'insufficient' });
-    const item = await this.get(line.sku).catch(() => undefined);
     return new CafeError(
       'CAFE_ERR_OUT_OF_STOCK',
-      `out of stock: ${line.sku} (requested ${line.quantity}, available ${item?.available ?? 0})`,
+      `out of stock: ${line.sku} (requested ${line.quantity}, available ${available})`,
     );
   }
 }
 
-/** One line per SKU (a transaction may touch an item once), sorted for a stable comparison. */
+/** The lane operation that moves one line's units, by where the reservation stood. */
+function moveOp(
+  from: 'held' | 'attached',
+  to: 'committed' | 'released',
+  orderId: string,
+  q: number,
+): StockOp {
+  if (from === 'held')
+    return to === 'committed' ? { kind: 'commit-held', orderId } : { kind: 'return-hold', orderId };
+  return { kind: to === 'committed' ? 'commit-attached' : 'release-attached', orderId, q };
+}
+
+function settledKind(result: PromiseSettledResult<StockOutcome> | undefined): string | undefined {
+  return result?.status === 'fulfilled' ? result.value.kind : undefined;
+}
+
+function isConditionFailure(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ConditionalCheckFailedException';
+}
+
+function describe(r: StoredReservation): string {
+  return r.moving ? `${r.status}, being ${r.moving}` : r.status;
+}
+
+/** One line per SKU (a write plans each SKU once), sorted for a stable comparison. */
 export function mergeLines(lines: readonly ReservationItemRequest[]): { sku: string; quantity: number }[] {
   const bySku = new Map<string, number>();
   for (const line of lines) bySku.set(line.sku, (bySku.get(line.sku) ?? 0) + line.quantity);

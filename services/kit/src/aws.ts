@@ -5,6 +5,13 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { MetadataBearer } from '@smithy/types';
+import { countAwsCalls, validateExpressions, type WithMiddlewareStack } from './aws-middleware.js';
+import type { Metrics } from './metrics/registry.js';
+
+/** The AWS APIs CloudCafe calls, one client each; the `api` label of `aws_calls_total`. */
+export const AWS_APIS = ['sqs', 'dynamodb', 'kinesis', 's3', 'cloudwatch'] as const;
+export type AwsApi = (typeof AWS_APIS)[number];
 
 /** Timeouts and retries every client shares unless told otherwise. */
 export const AWS_CLIENT_DEFAULTS = {
@@ -22,6 +29,8 @@ export interface AwsClientsOptions {
   maxAttempts?: number;
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** Counts every command sent, by API and operation, in `aws_calls_total`. */
+  metrics?: Metrics;
 }
 
 /** The AWS SDK v3 clients CloudCafe uses, each created on first use and then reused. */
@@ -43,9 +52,13 @@ export interface AwsClients {
  * `AWS_ENDPOINT_URL_<SERVICE>` (e.g. `AWS_ENDPOINT_URL_SQS`), which is how the local lab points
  * services at its emulator while the same code talks to AWS elsewhere.
  *
+ * DynamoDB requests are refused with DynamoDB's `ValidationException` when their expression
+ * attribute names or values do not match their expressions, which the emulator lets through.
+ * With `metrics`, every command of every client is counted in `aws_calls_total`.
+ *
  * @example
  * ```ts
- * const aws = createAwsClients({ region: config.AWS_REGION });
+ * const aws = createAwsClients({ region: config.AWS_REGION, metrics });
  * await aws.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody }));
  * ```
  */
@@ -68,6 +81,10 @@ export function createAwsClients(options: AwsClientsOptions): AwsClients {
     retryMode: 'standard',
     requestHandler: requestHandler(),
   });
+  const counted = <C extends WithMiddlewareStack<object, MetadataBearer>>(api: AwsApi, client: C): C => {
+    if (options.metrics) countAwsCalls(client, api, options.metrics);
+    return client;
+  };
   const lazily = <T extends { destroy(): void }>(key: string, create: () => T): T => {
     let client = cache.get(key) as T | undefined;
     if (!client) {
@@ -80,10 +97,14 @@ export function createAwsClients(options: AwsClientsOptions): AwsClients {
 
   const clients: AwsClients = {
     get sqs() {
-      return lazily('sqs', () => new SQSClient(common()));
+      return lazily('sqs', () => counted('sqs', new SQSClient(common())));
     },
     get dynamodb() {
-      return lazily('dynamodb', () => new DynamoDBClient(common()));
+      return lazily('dynamodb', () => {
+        const client = counted('dynamodb', new DynamoDBClient(common()));
+        validateExpressions(client);
+        return client;
+      });
     },
     get documentClient() {
       return lazily('documentClient', () =>
@@ -91,16 +112,15 @@ export function createAwsClients(options: AwsClientsOptions): AwsClients {
       );
     },
     get kinesis() {
-      return lazily('kinesis', () => new KinesisClient(common()));
+      return lazily('kinesis', () => counted('kinesis', new KinesisClient(common())));
     },
     get s3() {
-      return lazily(
-        's3',
-        () => new S3Client({ ...common(), forcePathStyle: options.s3ForcePathStyle ?? false }),
+      return lazily('s3', () =>
+        counted('s3', new S3Client({ ...common(), forcePathStyle: options.s3ForcePathStyle ?? false })),
       );
     },
     get cloudwatch() {
-      return lazily('cloudwatch', () => new CloudWatchClient(common()));
+      return lazily('cloudwatch', () => counted('cloudwatch', new CloudWatchClient(common())));
     },
     destroy() {
       for (const client of created.splice(0)) client.destroy();

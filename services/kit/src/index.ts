@@ -1,6 +1,14 @@
 // The public surface of @cloudcafe/kit. The Express adapter is `@cloudcafe/kit/express`.
 export { type AdminAuth, createAdminAuth } from './admin-auth.js';
-export { AWS_CLIENT_DEFAULTS, type AwsClients, type AwsClientsOptions, createAwsClients } from './aws.js';
+export {
+  AWS_APIS,
+  AWS_CLIENT_DEFAULTS,
+  type AwsApi,
+  type AwsClients,
+  type AwsClientsOptions,
+  createAwsClients,
+} from './aws.js';
+export { countAwsCalls, validateExpressions, type WithMiddlewareStack } from './aws-middleware.js';
 export {
   ADMIN_TOKEN_MIN_LENGTH,
   BaseConfigSchema,
@@ -9,6 +17,11 @@ export {
   loadConfig,
 } from './config.js';
 export { callDependency } from './dependency.js';
+export {
+  assertValidExpressions,
+  ExpressionValidationError,
+  expressionProblems,
+} from './dynamodb/expressions.js';
 export {
   CafeError,
   ERROR_CODES,

@@ -35,6 +35,7 @@ const emf = createEmfLogger({ metrics });
 const aws = createAwsClients({
   region: config.AWS_REGION,
   s3ForcePathStyle: config.AWS_S3_FORCE_PATH_STYLE === 'on',
+  metrics,
 });
 log.info({ modelDigest: model.digest, rounds: model.rounds, buildMs: Math.round(model.buildMs) }, 'init');
 

@@ -110,9 +110,10 @@ export class DataStack extends Stack {
     this.fisConfig = bucket('FisConfig', 'fis-config');
 
     // ── DynamoDB ───────────────────────────────────────────────────────────────────────────
-    const table = (key: keyof typeof TABLES) =>
+    const table = (key: keyof typeof TABLES, timeToLiveAttribute?: string) =>
       new dynamodb.Table(this, `${key[0]?.toUpperCase()}${key.slice(1)}Table`, {
         tableName: TABLES[key].name,
+        ...(timeToLiveAttribute && { timeToLiveAttribute }),
         partitionKey: { name: TABLES[key].partitionKey, type: dynamodb.AttributeType.STRING },
         // On demand: an idle lab pays for storage only, and a stress run is not throttled by
         // capacity someone forgot to raise.
@@ -124,7 +125,8 @@ export class DataStack extends Stack {
       });
     this.tables = {
       inventory: table('inventory'),
-      reservations: table('reservations'),
+      // Finished reservations carry `ttl` (epoch s): DynamoDB deletes them after the retention.
+      reservations: table('reservations', 'ttl'),
       payments: table('payments'),
     };
 

@@ -1,5 +1,7 @@
 import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   AWS_RESOURCES,
   LOCAL_AWS_CREDENTIALS,
@@ -13,10 +15,15 @@ import { httpOk } from '../probes.js';
 import type { EngineSpec } from './types.js';
 
 /**
- * The local AWS: two emulators, chosen by the contract tests in test/aws-contract.test.ts
+ * The local AWS: three emulators, chosen by the contract tests in test/aws-contract.test.ts
  * (docs/adr/0002-local-aws-emulators.md has the results and the figures).
  *
- * - moto server: DynamoDB, Kinesis, S3, CloudWatch, FIS, on PORTS.aws.
+ * - moto server: Kinesis, S3, CloudWatch, FIS, on PORTS.aws.
+ * - dynalite: DynamoDB, on PORTS.dynamodb. moto's DynamoDB costs about 5 ms of Python per call
+ *   and shares its one process with everything else moto serves; dynalite answers the same
+ *   conditional update in a fraction of that, in a process of its own, and validates requests
+ *   the way DynamoDB does. It has no transactions, and CloudCafe's hot paths use none
+ *   (docs/adr/0011-coalesced-stock-writes.md).
  * - ElasticMQ: SQS. moto's FIFO deduplication forgets a MessageDeduplicationId once its message
  *   is deleted, so an outbox resend after the payment was consumed would be delivered again;
  *   AWS (and ElasticMQ) keep dropping it for 5 minutes. ElasticMQ is also several times faster
@@ -47,7 +54,7 @@ export type AwsService = keyof typeof AWS_SERVICES;
 /** Which local port answers each AWS API. */
 export const AWS_ENDPOINTS: { readonly [S in AwsService]: number } = {
   sqs: ELASTICMQ_PORT,
-  dynamodb: PORTS.aws,
+  dynamodb: PORTS.dynamodb,
   kinesis: PORTS.aws,
   s3: PORTS.aws,
   cloudwatch: PORTS.aws,
@@ -82,7 +89,10 @@ export function localAwsEnv(): Record<string, string> {
   return env;
 }
 
-/** moto server: one threaded Python process, state in memory only (gone when it stops). */
+/** moto's app under waitress (moto-server.py: keep-alive instead of a connection per call). */
+const MOTO_LAUNCHER = fileURLToPath(new URL('./moto-server.py', import.meta.url));
+
+/** moto: one threaded Python process, state in memory only (gone when it stops). */
 export const moto: EngineSpec = {
   name: 'aws',
   port: PORTS.aws,
@@ -90,11 +100,12 @@ export const moto: EngineSpec = {
     return {
       name: 'aws',
       kind: 'engine',
-      command: join(paths.venvBin, 'moto_server'),
-      args: ['--host', HOST, '--port', String(PORTS.aws)],
+      command: join(paths.venvBin, 'python'),
+      args: [MOTO_LAUNCHER, HOST, String(PORTS.aws)],
       // moto keeps nothing on disk; the folder only gives it a working directory of its own.
       cwd: ensureDir(paths.dataDir('aws')),
-      env: { PYTHONUNBUFFERED: '1' },
+      // MOTO_PORT: moto writes it into the URLs it hands out (what moto_server sets itself).
+      env: { PYTHONUNBUFFERED: '1', MOTO_PORT: String(PORTS.aws) },
       port: PORTS.aws,
       // The dashboard page is served by moto's own Flask app: up means every service is routed.
       ready: () => httpOk(`http://${HOST}:${PORTS.aws}/moto-api/`),
@@ -166,5 +177,39 @@ export const elasticmq: EngineSpec = {
   provision: () => provisionOn(ELASTICMQ_PORT),
 };
 
-/** Both AWS emulators; they are independent, so any order works. */
-export const AWS_ENGINES: readonly EngineSpec[] = [moto, elasticmq];
+/** dynalite's command line, resolved from node_modules (an npm dependency of this workspace). */
+const dynaliteCli = (): string => createRequire(import.meta.url).resolve('dynalite/cli.js');
+
+/** dynalite (DynamoDB) on Node: in memory, like the other emulators; tables ready at once. */
+export const dynalite: EngineSpec = {
+  name: 'aws-dynamodb',
+  port: PORTS.dynamodb,
+  process(paths) {
+    return {
+      name: 'aws-dynamodb',
+      kind: 'engine',
+      command: process.execPath,
+      args: [
+        dynaliteCli(),
+        '--host',
+        HOST,
+        '--port',
+        String(PORTS.dynamodb),
+        // AWS keeps a new table CREATING for seconds; the lab creates them once at start.
+        '--createTableMs',
+        '0',
+        '--deleteTableMs',
+        '0',
+        '--updateTableMs',
+        '0',
+      ],
+      cwd: ensureDir(paths.dataDir('aws-dynamodb')),
+      port: PORTS.dynamodb,
+      ready: () => httpOk(`http://${HOST}:${PORTS.dynamodb}/`),
+    };
+  },
+  provision: () => provisionOn(PORTS.dynamodb),
+};
+
+/** The AWS emulators; they are independent, so any order works. */
+export const AWS_ENGINES: readonly EngineSpec[] = [moto, elasticmq, dynalite];

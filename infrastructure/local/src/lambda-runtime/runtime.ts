@@ -346,8 +346,8 @@ export class LambdaRuntime {
 
   /**
    * The local stand-in for CloudWatch Logs' EMF extraction: the handler's metric lines (its
-   * payment counters) become the runtime's metrics, so they reach /metrics and CloudWatch like
-   * any service's. The runtime records the lambda_* metrics itself, from the outside, so the
+   * payment counters, its AWS calls) become the runtime's metrics, so they reach /metrics and
+   * CloudWatch like any service's. The runtime records the lambda_* metrics itself, from the outside, so the
    * handler's own copies are not counted twice. Other lines are logs and pass through.
    */
   bridgeLine(line: string): void {
@@ -370,6 +370,12 @@ export class LambdaRuntime {
       case 'payment_duplicates_prevented_total':
       case 'receipts_written_total':
         if (!labelled) this.metrics.inc(name, value);
+        return;
+      case 'aws_calls_total':
+        // The function's own calls to the emulated APIs. EMF carries a metric's dimensions
+        // (here `api`) and not its other labels, so the operation is not known: counted under
+        // `unknown`, apart from the runtime's own polling calls, which know theirs.
+        if (labelled) this.metrics.inc(name, { api: String(fields.api), operation: 'unknown' }, value);
         return;
       default:
       // lambda_* are recorded by the runtime itself; nothing else is expected from the handler.

@@ -129,6 +129,7 @@ export function createExpressKit(options: ExpressKitOptions): ExpressKit {
   const aws = createAwsClients({
     region: config.AWS_REGION,
     s3ForcePathStyle: config.AWS_S3_FORCE_PATH_STYLE === 'on',
+    metrics,
   });
   const health = createHealth({ service });
   const flags = createFlagStore({ service, metrics, logger });

@@ -4,7 +4,7 @@ import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { KitConfig } from '../config.js';
 import { createLogger } from '../logger.js';
-import type { Metrics } from '../metrics/registry.js';
+import { createMetrics, type Metrics } from '../metrics/registry.js';
 import type { ServiceName } from '../services.js';
 import type { Shutdown } from '../shutdown.js';
 import type { StressScenario } from '../stress.js';
@@ -95,8 +95,11 @@ export async function buildServiceApp(options: BuildServiceAppOptions): Promise<
   await app.register(openapiPlugin, options.version === undefined ? {} : { version: options.version });
   await app.register(errorsPlugin);
   await app.register(shutdownPlugin, options.shutdown ? { shutdown: options.shutdown } : {});
-  await app.register(awsPlugin);
-  await app.register(metricsPlugin, options.metrics ? { metrics: options.metrics } : {});
+  // One registry for both: the AWS clients count their calls in the registry the metrics
+  // plugin serves and flushes, and the metrics plugin flushes through those clients.
+  const metrics = options.metrics ?? createMetrics({ service: options.service, platform: config.PLATFORM });
+  await app.register(awsPlugin, { metrics });
+  await app.register(metricsPlugin, { metrics });
   await app.register(healthPlugin);
   await app.register(adminAuthPlugin);
   await app.register(flagsPlugin);

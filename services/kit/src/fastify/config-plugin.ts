@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import { createAwsClients } from '../aws.js';
 import type { KitConfig } from '../config.js';
+import type { Metrics } from '../metrics/registry.js';
 import { type ServiceName, servicePrefix } from '../services.js';
 import './types.js';
 
@@ -36,17 +37,20 @@ export const configPlugin = fp<ConfigPluginOptions>(
 /**
  * Decorates `app.aws`: lazily created AWS clients with the configured region; endpoints come
  * from `AWS_ENDPOINT_URL*` (read by the SDK). Destroyed in the shutdown's resources phase.
+ * Given `metrics` (the registry `metricsPlugin` will decorate), every command is counted in
+ * `aws_calls_total`; it is passed in because `metricsPlugin` itself needs `app.aws`.
  *
  * @example
  * ```ts
  * await app.aws.sqs.send(new SendMessageCommand({ QueueUrl, MessageBody }));
  * ```
  */
-export const awsPlugin = fp(
-  async (app) => {
+export const awsPlugin = fp<{ metrics?: Metrics }>(
+  async (app, options) => {
     const aws = createAwsClients({
       region: app.config.AWS_REGION,
       s3ForcePathStyle: app.config.AWS_S3_FORCE_PATH_STYLE === 'on',
+      ...(options.metrics && { metrics: options.metrics }),
     });
     app.decorate('aws', aws);
     app.shutdown.register('resources', 'aws clients', () => aws.destroy());

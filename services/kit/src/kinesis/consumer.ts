@@ -61,8 +61,16 @@ export interface KinesisConsumerOptions {
   metrics?: Metrics;
   /** GetRecords limit (default 500). */
   batchSize?: number;
-  /** Pause between polls of an idle shard (default 250 ms). */
+  /**
+   * Pause after a poll of a shard that found nothing (default 250 ms). It doubles with each
+   * empty poll in a row, up to `maxIdleMs`, and drops back as soon as records come.
+   */
   idleMs?: number;
+  /**
+   * Longest pause between polls of an idle shard (default 2 s). AWS serves 5 GetRecords a second
+   * per shard to all its readers together: idle readers polling flat out would use it up.
+   */
+  maxIdleMs?: number;
   /** Longest pause after an error (default 5 s; doubles from 200 ms). */
   maxBackoffMs?: number;
   /** How often to look for new shards (default 30 s). */
@@ -108,6 +116,7 @@ export function createKinesisConsumer(options: KinesisConsumerOptions): KinesisC
   const log = logger.child({ consumer, stream: streamName });
   const batchSize = options.batchSize ?? 500;
   const idleMs = options.idleMs ?? 250;
+  const maxIdleMs = Math.max(idleMs, options.maxIdleMs ?? 2000);
   const maxBackoffMs = options.maxBackoffMs ?? 5000;
   const rediscoverMs = options.rediscoverMs ?? 30_000;
   const controller = new AbortController();
@@ -176,6 +185,7 @@ export function createKinesisConsumer(options: KinesisConsumerOptions): KinesisC
 
   async function readShard(shardId: string, streamEpoch: string, signal: AbortSignal): Promise<void> {
     let backoff = 200;
+    let idle = idleMs;
     let iterator: string | undefined;
     const stored = await retrying(() => checkpoints.load(streamEpoch, shardId), `load checkpoint ${shardId}`);
     if (stored === stopped) return;
@@ -229,7 +239,11 @@ export function createKinesisConsumer(options: KinesisConsumerOptions): KinesisC
           return;
         }
         iterator = page.NextShardIterator;
-        if (records.length === 0) await wait(idleMs);
+        if (records.length > 0) idle = idleMs;
+        else {
+          await wait(idle);
+          idle = Math.min(idle * 2, maxIdleMs);
+        }
       } catch (error) {
         if (signal.aborted) return;
         // Any failure (expired iterator, link cut, handler error) restarts from the last

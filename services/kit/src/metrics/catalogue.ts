@@ -225,6 +225,14 @@ export const METRIC_CATALOGUE = {
     dimensions: ['dependency'],
     buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000],
   },
+  aws_calls_total: {
+    type: 'counter',
+    unit: 'Count',
+    description:
+      'Commands sent by the kit’s AWS clients, by API (sqs, dynamodb, kinesis, s3, cloudwatch) and operation (UpdateItem, PutMetricData…)',
+    labels: ['api', 'operation'],
+    dimensions: ['api'],
+  },
   // ── The lab's instruments ─────────────────────────────────────────────────────────────
   stress_runs_total: {
     type: 'counter',

@@ -77,6 +77,46 @@ function collector() {
 
 const fastOptions = { idleMs: 50, rediscoverMs: 500, maxBackoffMs: 500 };
 
+t.test('an idle stream is polled ever more slowly, and records are still read when they come', async (t) => {
+  // Prepare: a client of its own whose GetRecords calls are counted
+  const stream = `kit-consumer-${randomUUID().slice(0, 8)}`;
+  await createStream(client, stream);
+  t.teardown(() => client.send(new DeleteStreamCommand({ StreamName: stream })).catch(() => {}));
+  const counted = createAwsClients({ region: 'us-east-1' });
+  t.teardown(() => counted.destroy());
+  let polls = 0;
+  counted.kinesis.middlewareStack.add(
+    (next, context) => (args) => {
+      if (context.commandName === 'GetRecordsCommand') polls++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countPolls' },
+  );
+  const seen = collector();
+  const consumer = createKinesisConsumer({
+    client: counted.kinesis,
+    streamName: stream,
+    consumer: 'test',
+    checkpoints: memoryCheckpoints(),
+    handle: seen.handle,
+    logger,
+    idleMs: 50,
+    maxIdleMs: 400,
+  });
+  // Act: 3 s of nothing on two shards
+  consumer.start();
+  await waitFor('the readers to start polling', async () => polls > 0);
+  const from = polls;
+  await new Promise((r) => setTimeout(r, 3000));
+  const idlePolls = polls - from;
+  await put(stream, ['late:1']);
+  await waitFor('the late record', async () => seen.values.length === 1, { timeoutMs: 10_000 });
+  await consumer.stop();
+  // Assess: polling every 50 ms would be 120 polls; doubling to 400 ms is about 20
+  t.ok(idlePolls <= 40, `idle shards backed off (${idlePolls} polls in 3 s over 2 shards)`);
+  t.same(seen.values, ['late:1']);
+});
+
 t.test('reads every shard in order, checkpoints, and resumes after a restart', async (t) => {
   // Prepare
   const stream = `kit-consumer-${randomUUID().slice(0, 8)}`;

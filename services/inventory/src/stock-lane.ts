@@ -1,0 +1,258 @@
+import { CafeError } from '@cloudcafe/kit';
+import type { WaitPolicy } from './limiter.js';
+import { planBatch, type StockOp, type StockOutcome, type StockState } from './stock-plan.js';
+
+/**
+ * Where a lane reads and writes a SKU's unit state. The DynamoDB adapter is in store.ts; the
+ * lane only needs these two calls, so its batching is testable with any faithful engine.
+ */
+export interface StockItems {
+  /** The SKU's state, read consistently; undefined when there is no such SKU. */
+  read(sku: string): Promise<StockState | undefined>;
+  /**
+   * Replaces the state if the item is still at `expected.version`; false when it is not (another
+   * writer came first). Any other failure throws, and the write may or may not have happened.
+   */
+  write(sku: string, expected: StockState, next: StockState): Promise<boolean>;
+}
+
+export interface StockLanesOptions {
+  /** Operations one write may carry: keeps the request and the item well inside DynamoDB's limits. */
+  maxOpsPerWrite?: number;
+  /** How long a `short` answered from the cached state may be trusted before it is re-read (ms). */
+  trustShortMs?: number;
+  /** How long lazy operations (`unhold`, `forget`) may wait for a write to ride along with (ms). */
+  lazyFlushMs?: number;
+  /** Told the number of operations queued or in flight across all SKUs, when it changes. */
+  onDepth?: (depth: number) => void;
+  /** Told each lost compare-and-swap (another writer got there first). */
+  onConflict?: () => void;
+  /** Operations one SKU's lane may have queued before new work is refused with 429. */
+  maxQueued?: number;
+}
+
+interface Pending {
+  readonly op: StockOp;
+  readonly resolve: (outcome: StockOutcome) => void;
+  readonly reject: (err: unknown) => void;
+  /** New work that may be refused: its deadline. */
+  readonly policy?: WaitPolicy;
+  timer?: NodeJS.Timeout;
+}
+
+const LAZY_KINDS: ReadonlySet<StockOp['kind']> = new Set(['unhold', 'forget']);
+/** Compare-and-swap rounds one batch may lose (or one lost answer may cost) before giving up. */
+const MAX_ROUNDS = 8;
+
+/**
+ * Group commit for stock: one lane per SKU, at most one write in flight per SKU. Operations that
+ * arrive while a write is in flight wait for it and then go together in the next one, so a
+ * thousand buyers of one SKU cost tens of writes, not a thousand: the item that every buyer of a
+ * hot SKU must touch is written as often as the engine answers, never more. Each write is a
+ * compare-and-swap on the item's version, so the plan computed from the state read (or last
+ * written) is exact, and a write from another instance in between only costs a re-read.
+ */
+export class StockLanes {
+  private readonly lanes = new Map<string, Lane>();
+  private depth = 0;
+  readonly maxOpsPerWrite: number;
+  readonly trustShortMs: number;
+  readonly lazyFlushMs: number;
+  readonly maxQueued: number;
+
+  constructor(
+    readonly items: StockItems,
+    private readonly options: StockLanesOptions = {},
+  ) {
+    this.maxOpsPerWrite = options.maxOpsPerWrite ?? 100;
+    this.trustShortMs = options.trustShortMs ?? 250;
+    this.lazyFlushMs = options.lazyFlushMs ?? 500;
+    this.maxQueued = options.maxQueued ?? 5000;
+  }
+
+  /** Queues `op` on `sku`'s lane; resolves with its outcome once written (or found unneeded). */
+  submit(sku: string, op: StockOp, policy?: WaitPolicy): Promise<StockOutcome> {
+    let lane = this.lanes.get(sku);
+    if (!lane) {
+      lane = new Lane(sku, this);
+      this.lanes.set(sku, lane);
+    }
+    return lane.submit(op, policy);
+  }
+
+  /** Forgets what every lane cached (a restock or a test that wrote around the lanes). */
+  invalidate(sku: string): void {
+    this.lanes.get(sku)?.invalidate();
+  }
+
+  /** Operations queued or in flight, across every SKU. */
+  get queued(): number {
+    return this.depth;
+  }
+
+  /** @internal the lanes count their operations here so one gauge shows them all. */
+  track(delta: number): void {
+    this.depth += delta;
+    this.options.onDepth?.(this.depth);
+  }
+
+  /** @internal */
+  conflict(): void {
+    this.options.onConflict?.();
+  }
+
+  /** @internal an idle lane with nothing cached is dropped, so the map stays the size of the hot set. */
+  drop(sku: string, lane: Lane): void {
+    if (this.lanes.get(sku) === lane) this.lanes.delete(sku);
+  }
+}
+
+class Lane {
+  private readonly queue: Pending[] = [];
+  private writing = false;
+  private state: StockState | undefined;
+  private readAt = 0;
+  private lazyTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly sku: string,
+    private readonly lanes: StockLanes,
+  ) {}
+
+  invalidate(): void {
+    this.state = undefined;
+  }
+
+  submit(op: StockOp, policy?: WaitPolicy): Promise<StockOutcome> {
+    return new Promise((resolve, reject) => {
+      if (policy && this.queue.length >= this.lanes.maxQueued) {
+        reject(overloaded(this.sku, `${this.queue.length} operations queued`));
+        return;
+      }
+      const pending: Pending = { op, resolve, reject, ...(policy && { policy }) };
+      if (policy) {
+        // Refused at its deadline if no write has taken it yet: nothing was reserved.
+        pending.timer = setTimeout(
+          () => {
+            const at = this.queue.indexOf(pending);
+            if (at < 0) return;
+            this.queue.splice(at, 1);
+            this.lanes.track(-1);
+            reject(overloaded(this.sku, 'waited past its budget'));
+          },
+          Math.max(0, policy.deadline - Date.now()),
+        );
+      }
+      this.queue.push(pending);
+      this.lanes.track(1);
+      if (LAZY_KINDS.has(op.kind) && this.queue.every((p) => LAZY_KINDS.has(p.op.kind))) {
+        // Nothing urgent queued: ride along with the next write, or go on our own shortly.
+        this.lazyTimer ??= setTimeout(() => {
+          this.lazyTimer = undefined;
+          this.pump(true);
+        }, this.lanes.lazyFlushMs);
+        return;
+      }
+      this.pump(false);
+    });
+  }
+
+  private pump(flushLazy: boolean): void {
+    if (this.writing) return;
+    const urgent = this.queue.some((p) => !LAZY_KINDS.has(p.op.kind));
+    if (!urgent && !(flushLazy && this.queue.length > 0)) {
+      if (this.queue.length === 0 && !this.lazyTimer) this.lanes.drop(this.sku, this);
+      return;
+    }
+    const batch = this.queue.splice(0, this.lanes.maxOpsPerWrite);
+    for (const p of batch) clearTimeout(p.timer);
+    if (this.queue.length === 0 && this.lazyTimer) {
+      clearTimeout(this.lazyTimer);
+      this.lazyTimer = undefined;
+    }
+    this.writing = true;
+    this.apply(batch)
+      .then(
+        (outcomes) => {
+          for (const [i, p] of batch.entries()) p.resolve(outcomes[i] as StockOutcome);
+        },
+        (err: unknown) => {
+          for (const p of batch) p.reject(err);
+        },
+      )
+      .finally(() => {
+        this.lanes.track(-batch.length);
+        this.writing = false;
+        this.pump(
+          this.queue.length > 0 && this.queue.every((p) => LAZY_KINDS.has(p.op.kind)) && !this.lazyTimer,
+        );
+      });
+  }
+
+  /** Plans and writes one batch; every round re-plans from a state known to be exact. */
+  private async apply(batch: readonly Pending[]): Promise<StockOutcome[]> {
+    const ops = batch.map((p) => p.op);
+    // Hold expiries this batch asked for: after a lost answer, a `repeat` carrying one of them
+    // is this batch's own earlier write, not another request's hold.
+    const ours = new Map(ops.flatMap((op) => (op.kind === 'hold' ? [[op.orderId, op.exp] as const] : [])));
+    let lostAnswer = false;
+    for (let round = 1; ; round++) {
+      const state = await this.current();
+      const plan = planBatch(state, ops, Date.now());
+      const outcomes = lostAnswer ? plan.outcomes.map((o, i) => ownRepeat(o, ops[i], ours)) : plan.outcomes;
+      const shortFromCache =
+        outcomes.some((o) => o.kind === 'short') && Date.now() - this.readAt > this.lanes.trustShortMs;
+      if (shortFromCache && round < MAX_ROUNDS) {
+        // Units may have come back through another instance since we last read: look again.
+        this.state = undefined;
+        continue;
+      }
+      if (!plan.changed) return [...outcomes];
+      try {
+        if (await this.lanes.items.write(this.sku, state, plan.next)) {
+          this.state = plan.next;
+          return [...outcomes];
+        }
+        this.lanes.conflict();
+        this.state = undefined;
+      } catch (err) {
+        // The write may have happened: read again, and recognise our own holds and moves.
+        this.state = undefined;
+        lostAnswer = true;
+        if (round >= MAX_ROUNDS) throw err;
+        await new Promise((r) => setTimeout(r, 20 * round));
+        continue;
+      }
+      if (round >= MAX_ROUNDS) {
+        throw new CafeError('CAFE_ERR_UNAVAILABLE', `stock of ${this.sku} kept changing under us; retry`);
+      }
+      await new Promise((r) => setTimeout(r, Math.random() * 5 * round));
+    }
+  }
+
+  private async current(): Promise<StockState> {
+    if (this.state) return this.state;
+    const read = await this.lanes.items.read(this.sku);
+    if (!read) throw new CafeError('CAFE_ERR_NOT_FOUND', `no sku ${this.sku}`);
+    this.state = read;
+    this.readAt = Date.now();
+    return read;
+  }
+}
+
+function ownRepeat(
+  outcome: StockOutcome,
+  op: StockOp | undefined,
+  ours: ReadonlyMap<string, number>,
+): StockOutcome {
+  if (outcome.kind !== 'repeat' || op?.kind !== 'hold') return outcome;
+  return ours.get(op.orderId) === op.exp && outcome.exp === op.exp ? { kind: 'granted' } : outcome;
+}
+
+function overloaded(sku: string, why: string): CafeError {
+  return new CafeError(
+    'CAFE_ERR_RATE_LIMITED',
+    `the stock lane of ${sku} is full (${why}); nothing was reserved, retry later`,
+    { retryAfterSeconds: 1 },
+  );
+}
