@@ -13,8 +13,9 @@ export const InventoryConfigSchema = Type.Object({
   DYNAMODB_MAX_IN_FLIGHT: Type.Integer({
     minimum: 1,
     maximum: 256,
-    default: 64,
-    description: 'DynamoDB calls in flight per instance; the rest queue briefly',
+    default: 48,
+    description:
+      "DynamoDB calls in flight per instance; the rest queue briefly, visibly (the admission budget counts that queue). Keep it under the AWS client's socket pool (50), or calls also wait where nothing counts them",
   }),
   STOCK_MAX_OPS_PER_WRITE: Type.Integer({
     minimum: 1,

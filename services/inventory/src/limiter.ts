@@ -52,6 +52,11 @@ export class Limiter {
     return this.promised.length + this.sheddable.length;
   }
 
+  /** How long a call has recently held its slot (ms, smoothed; 0 before the first one ends). */
+  get typicalCallMs(): number {
+    return this.serviceMs ?? 0;
+  }
+
   /** Calls holding a slot or waiting for one right now. */
   get depth(): number {
     return this.active + this.queued;

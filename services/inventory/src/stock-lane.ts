@@ -29,6 +29,12 @@ export interface StockLanesOptions {
   onConflict?: () => void;
   /** Operations one SKU's lane may have queued before new work is refused with 429. */
   maxQueued?: number;
+  /**
+   * How long new work still takes once its operation is written (ms; the caller's next call,
+   * say): new work whose deadline is nearer than that when a write would take it is refused
+   * then rather than answered late.
+   */
+  workAfterMs?: () => number;
 }
 
 interface Pending {
@@ -59,6 +65,7 @@ export class StockLanes {
   readonly trustShortMs: number;
   readonly lazyFlushMs: number;
   readonly maxQueued: number;
+  readonly workAfterMs: () => number;
 
   constructor(
     readonly items: StockItems,
@@ -66,8 +73,9 @@ export class StockLanes {
   ) {
     this.maxOpsPerWrite = options.maxOpsPerWrite ?? 100;
     this.trustShortMs = options.trustShortMs ?? 250;
-    this.lazyFlushMs = options.lazyFlushMs ?? 500;
+    this.lazyFlushMs = options.lazyFlushMs ?? 2000;
     this.maxQueued = options.maxQueued ?? 5000;
+    this.workAfterMs = options.workAfterMs ?? (() => 0);
   }
 
   /** Queues `op` on `sku`'s lane; resolves with its outcome once written (or found unneeded). */
@@ -164,8 +172,11 @@ class Lane {
       if (this.queue.length === 0 && !this.lazyTimer) this.lanes.drop(this.sku, this);
       return;
     }
-    const batch = this.queue.splice(0, this.lanes.maxOpsPerWrite);
-    for (const p of batch) clearTimeout(p.timer);
+    const batch = this.take();
+    if (batch.length === 0) {
+      this.pump(flushLazy);
+      return;
+    }
     if (this.queue.length === 0 && this.lazyTimer) {
       clearTimeout(this.lazyTimer);
       this.lazyTimer = undefined;
@@ -187,6 +198,25 @@ class Lane {
           this.queue.length > 0 && this.queue.every((p) => LAZY_KINDS.has(p.op.kind)) && !this.lazyTimer,
         );
       });
+  }
+
+  /**
+   * The next batch, in arrival order. New work that could no longer finish within its budget
+   * is refused here, before it takes a unit: at this point the queue ahead of it has been
+   * waited out, and the work after the write is what remains.
+   */
+  private take(): Pending[] {
+    const batch: Pending[] = [];
+    const cutoff = Date.now() + this.lanes.workAfterMs();
+    while (batch.length < this.lanes.maxOpsPerWrite && this.queue.length > 0) {
+      const next = this.queue.shift() as Pending;
+      clearTimeout(next.timer);
+      if (next.policy && next.policy.deadline < cutoff) {
+        this.lanes.track(-1);
+        next.reject(overloaded(this.sku, 'not enough of its budget left'));
+      } else batch.push(next);
+    }
+    return batch;
   }
 
   /** Plans and writes one batch; every round re-plans from a state known to be exact. */

@@ -47,7 +47,7 @@ export interface InventoryStoreOptions {
   holdSeconds: number;
   /** Told which SKUs the sweeper moved, so cached reads drop them. */
   onStockChange?: (skus: string[]) => Promise<void>;
-  /** DynamoDB calls in flight (default 64). */
+  /** DynamoDB calls in flight (default 48). */
   maxInFlight?: number;
   /** How long finished reservations are kept (default 15 min). */
   retentionMs?: number;
@@ -102,7 +102,7 @@ export class InventoryStore {
     this.recordSweepMs = options.recordSweepMs ?? 60_000;
     const gauge = (lane: string) => (depth: number) =>
       app.metrics.set('inventory_lane_depth', { lane }, depth);
-    this.limiter = new Limiter(options.maxInFlight ?? 64, 'dynamodb', gauge('dynamodb'));
+    this.limiter = new Limiter(options.maxInFlight ?? 48, 'dynamodb', gauge('dynamodb'));
     this.lanes = new StockLanes(
       dynamoStockItems(
         (command) => this.db.send(command as GetCommand) as Promise<{ Item?: Record<string, unknown> }>,
@@ -111,6 +111,9 @@ export class InventoryStore {
       {
         ...(options.maxOpsPerWrite !== undefined && { maxOpsPerWrite: options.maxOpsPerWrite }),
         onDepth: gauge('stock write'),
+        // A hold taken late still needs its record written: one more call, behind the calls
+        // already waiting for DynamoDB.
+        workAfterMs: () => this.limiter.expectedWaitMs() + this.limiter.typicalCallMs,
         onConflict: () => app.metrics.inc('stock_conflicts_total'),
       },
     );
@@ -251,8 +254,8 @@ export class InventoryStore {
     requested: readonly ReservationItemRequest[],
   ): Promise<{ reservation: StoredReservation; created: boolean }> {
     const wanted = mergeLines(requested);
-    // One budget for every wait of this request: past it the buyer gets a clean 429 with
-    // nothing reserved, well before the order service would give up on us with a 504.
+    // One budget for the whole request: past it the buyer gets a clean 429 with nothing
+    // reserved, well before the order service would give up on us with a 504.
     const admission = waitAtMost(this.reservationMaxWaitMs);
     const prices = await this.prices(wanted.map((l) => l.sku));
     const now = Date.now();
@@ -264,14 +267,19 @@ export class InventoryStore {
     // Only what this request took is given back on failure; a hold it adopted (below) is its
     // earlier attempt's, and the sweeper returns it if nobody writes its record.
     const giveBack = () => this.returnHolds(orderId, granted);
+    // An overloaded buyer is answered at once; its units go back in the lanes' own time (a
+    // return is promised work, and a lost one is the sweeper's at the hold's expiry).
+    const giveBackLater = () => {
+      giveBack().catch((err: unknown) => this.app.log.warn({ err, orderId }, 'holds left to the sweeper'));
+    };
 
     const failure = outcomes.find((o) => o.status === 'rejected');
     if (failure) {
-      await giveBack();
       const err = (failure as PromiseRejectedResult).reason;
-      if (err instanceof CafeError && err.code === 'CAFE_ERR_RATE_LIMITED') {
+      if (isRateLimited(err)) {
+        giveBackLater();
         this.app.metrics.inc('inventory_reservations_total', { outcome: 'shed' });
-      }
+      } else await giveBack();
       throw err;
     }
     const values = outcomes.map((o) => (o as PromiseFulfilledResult<StockOutcome>).value);
@@ -305,10 +313,23 @@ export class InventoryStore {
       createdAt: new Date(now).toISOString(),
       expiresAtMs: holdsEnd,
     };
-    const existing = await this.putRecord(reservation);
+    let existing: StoredReservation | undefined;
+    try {
+      // New work like the holds: past the budget the buyer hears 429, not a late answer.
+      existing = await this.putRecord(reservation, admission);
+    } catch (err) {
+      if (!isRateLimited(err)) throw err;
+      // Never sent, so the holds belong to nobody: give them back now, not at their expiry.
+      giveBackLater();
+      this.app.metrics.inc('inventory_reservations_total', { outcome: 'shed' });
+      throw err;
+    }
     if (existing) {
-      // An earlier request for this order finished and has moved on (its holds are gone).
-      await giveBack();
+      // Another request for this order wrote the record first. A hold is keyed by order, so
+      // while that record is held the holds are its own, whichever request took them; once it
+      // has moved on (attached, finished, or expired) a hold this request took is extra.
+      const stillHeld = existing.status === 'held' && (existing.expiresAtMs ?? 0) > Date.now();
+      if (!stillHeld) await giveBack();
       return { reservation: sameOrConflict(existing, wanted), created: false };
     }
     this.app.metrics.inc('inventory_reservations_total', { outcome: 'reserved' });
@@ -317,13 +338,10 @@ export class InventoryStore {
 
   /** The order committed: the hold no longer expires. */
   async attach(orderId: string): Promise<StoredReservation> {
-    const current = await this.mustGet(orderId);
-    if (current.status === 'attached' || current.status === 'committed') return current;
-    if (current.status !== 'held' || current.moving) {
-      throw new CafeError('CAFE_ERR_CONFLICT', `reservation for order ${orderId} is ${describe(current)}`);
-    }
+    let attached: StoredReservation;
     try {
-      await this.call(() =>
+      // No read first: the condition is the check, and the answer carries the record.
+      const { Attributes } = await this.call(() =>
         this.db.send(
           new UpdateCommand({
             TableName: TABLES.reservations,
@@ -333,9 +351,11 @@ export class InventoryStore {
             ConditionExpression: '#s = :held AND expiresAtMs > :now AND attribute_not_exists(moving)',
             ExpressionAttributeNames: { '#s': 'status' },
             ExpressionAttributeValues: { ':attached': 'attached', ':held': 'held', ':now': Date.now() },
+            ReturnValues: 'ALL_NEW',
           }),
         ),
       );
+      attached = Attributes as StoredReservation;
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
       const now = await this.mustGet(orderId);
@@ -345,9 +365,8 @@ export class InventoryStore {
       });
     }
     // The holds have done their job; dropping them rides along with the next stock write.
-    for (const line of current.items) this.lazily(line.sku, { kind: 'unhold', orderId });
-    const { expiresAtMs: _dropped, ...rest } = current;
-    return { ...rest, status: 'attached' };
+    for (const line of attached.items) this.lazily(line.sku, { kind: 'unhold', orderId });
+    return attached;
   }
 
   /** Paid: reserved stock becomes sold. */
@@ -485,22 +504,22 @@ export class InventoryStore {
     reason?: string,
     onlyExpired = false,
   ): Promise<StoredReservation> {
+    // The common case costs no read: claim straight away; only a refused claim looks.
+    let claimed = await this.claimMove(orderId, to, onlyExpired);
     const deadline = Date.now() + WAIT_FOR_OTHER_MS;
-    for (;;) {
+    while (!claimed) {
       const current = await this.mustGet(orderId);
       if (current.status === to) return current;
       if (current.status === 'committed' || current.status === 'released') {
         throw new CafeError('CAFE_ERR_CONFLICT', `reservation for order ${orderId} is ${current.status}`);
       }
-      if (onlyExpired && (current.status !== 'held' || (current.expiresAtMs ?? 0) >= Date.now())) {
+      if (current.moving !== to) {
+        // Nothing in the way but the claim's own conditions (expiry, another move): refused.
         throw new CafeError('CAFE_ERR_CONFLICT', `reservation for order ${orderId} is ${describe(current)}`);
       }
-      if (current.moving && current.moving !== to) {
-        throw new CafeError('CAFE_ERR_CONFLICT', `reservation for order ${orderId} is ${describe(current)}`);
-      }
-      const claimedByOther =
-        current.moving === to && (current.movingSince ?? 0) > Date.now() - this.takeoverMs;
-      if (claimedByOther) {
+      // Another caller holds the claim: wait for it to finish, or for its claim to go stale
+      // (its caller died), when the next claim takes it over.
+      if ((current.movingSince ?? 0) > Date.now() - this.takeoverMs) {
         if (Date.now() > deadline) {
           throw new CafeError(
             'CAFE_ERR_UNAVAILABLE',
@@ -508,65 +527,69 @@ export class InventoryStore {
           );
         }
         await new Promise((r) => setTimeout(r, 100));
-        continue;
       }
-      if (!(await this.claimMove(current, to, onlyExpired))) continue; // lost the claim: look again
-      const from = current.status as 'held' | 'attached';
-      await Promise.all(
-        current.items.map((line) =>
-          this.lanes.submit(line.sku, moveOp(from, to, orderId, line.quantity)).then((outcome) => {
-            if (outcome.kind === 'gone') {
-              throw new CafeError('CAFE_ERR_CONFLICT', `reservation for order ${orderId} expired`);
-            }
-          }),
-        ),
-      );
-      await this.finishMove(orderId, to, reason);
-      for (const line of current.items) this.lazily(line.sku, { kind: 'forget', orderId });
-      if (to === 'released') this.app.metrics.inc('inventory_reservations_total', { outcome: 'released' });
-      const { expiresAtMs: _e, moving: _m, movingSince: _s, ...rest } = current;
-      return { ...rest, status: to, ...(reason !== undefined && { reason }) };
+      claimed = await this.claimMove(orderId, to, onlyExpired);
     }
+    const from = claimed.status as 'held' | 'attached';
+    await Promise.all(
+      claimed.items.map((line) =>
+        this.lanes.submit(line.sku, moveOp(from, to, orderId, line.quantity)).then((outcome) => {
+          if (outcome.kind === 'gone') {
+            throw new CafeError('CAFE_ERR_CONFLICT', `reservation for order ${orderId} expired`);
+          }
+        }),
+      ),
+    );
+    await this.finishMove(orderId, to, reason);
+    for (const line of claimed.items) this.lazily(line.sku, { kind: 'forget', orderId });
+    if (to === 'released') this.app.metrics.inc('inventory_reservations_total', { outcome: 'released' });
+    const { expiresAtMs: _e, moving: _m, movingSince: _s, ...rest } = claimed;
+    return { ...rest, status: to, ...(reason !== undefined && { reason }) };
   }
 
-  /** True when this caller now owns the move (fresh claim or a takeover of a dead caller's). */
+  /**
+   * Claims the move for this caller (a fresh claim, or a takeover of a dead caller's) and
+   * answers the record as it now is; undefined when the record's state refuses the claim.
+   */
   private async claimMove(
-    current: StoredReservation,
+    orderId: string,
     to: 'committed' | 'released',
     onlyExpired: boolean,
-  ): Promise<boolean> {
+  ): Promise<StoredReservation | undefined> {
     const now = Date.now();
-    const timing =
-      current.status !== 'held'
-        ? ''
-        : onlyExpired
-          ? ' AND expiresAtMs < :now'
-          : // a held reservation is committed or released by its order only while the hold lasts
-            to === 'committed'
-            ? ' AND expiresAtMs > :now'
-            : '';
+    // Which states may move: the sweeper only takes expired holds; an order commits an attached
+    // reservation, or a held one while its hold lasts; it releases either.
+    const from = onlyExpired
+      ? { cond: '#s = :held AND expiresAtMs < :now', values: { ':held': 'held' } }
+      : to === 'committed'
+        ? {
+            cond: '(#s = :attached OR (#s = :held AND expiresAtMs > :now))',
+            values: { ':attached': 'attached', ':held': 'held' },
+          }
+        : { cond: '(#s = :attached OR #s = :held)', values: { ':attached': 'attached', ':held': 'held' } };
     try {
-      await this.call(() =>
+      const { Attributes } = await this.call(() =>
         this.db.send(
           new UpdateCommand({
             TableName: TABLES.reservations,
-            Key: { orderId: current.orderId },
+            Key: { orderId },
             UpdateExpression: 'SET moving = :to, movingSince = :now',
-            ConditionExpression: `#s = :from AND (attribute_not_exists(moving) OR (moving = :to AND movingSince < :stale))${timing}`,
+            ConditionExpression: `${from.cond} AND (attribute_not_exists(moving) OR (moving = :to AND movingSince < :stale))`,
             ExpressionAttributeNames: { '#s': 'status' },
             ExpressionAttributeValues: {
+              ...from.values,
               ':to': to,
-              ':from': current.status,
               ':now': now,
               ':stale': now - this.takeoverMs,
             },
+            ReturnValues: 'ALL_NEW',
           }),
         ),
       );
-      return true;
+      return Attributes as StoredReservation;
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
-      return false;
+      return undefined;
     }
   }
 
@@ -604,20 +627,27 @@ export class InventoryStore {
   }
 
   /** Writes a new record; answers the existing one instead when the order already has one. */
-  private async putRecord(reservation: StoredReservation): Promise<StoredReservation | undefined> {
+  private async putRecord(
+    reservation: StoredReservation,
+    policy: WaitPolicy,
+  ): Promise<StoredReservation | undefined> {
     try {
-      await this.call(() =>
-        this.db.send(
-          new PutCommand({
-            TableName: TABLES.reservations,
-            Item: reservation,
-            ConditionExpression: 'attribute_not_exists(orderId)',
-          }),
-        ),
+      await this.call(
+        () =>
+          this.db.send(
+            new PutCommand({
+              TableName: TABLES.reservations,
+              Item: reservation,
+              ConditionExpression: 'attribute_not_exists(orderId)',
+            }),
+          ),
+        policy,
       );
       return undefined;
     } catch (err) {
       if (isConditionFailure(err)) return this.mustGet(reservation.orderId);
+      // Refused by our own limiter before it was sent: certainly not written.
+      if (isRateLimited(err)) throw err;
       // The answer was lost, not necessarily the write: ours if it carries our hold's expiry.
       const landed = await this.reservation(reservation.orderId).catch(() => undefined);
       if (
@@ -739,6 +769,10 @@ function moveOp(
 
 function settledKind(result: PromiseSettledResult<StockOutcome> | undefined): string | undefined {
   return result?.status === 'fulfilled' ? result.value.kind : undefined;
+}
+
+function isRateLimited(err: unknown): err is CafeError {
+  return err instanceof CafeError && err.code === 'CAFE_ERR_RATE_LIMITED';
 }
 
 function isConditionFailure(err: unknown): boolean {

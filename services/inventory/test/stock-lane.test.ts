@@ -108,6 +108,22 @@ t.test('new work past its budget is refused with 429 and takes nothing', async (
   t.match(items.items.get('FLAT'), { available: 99, reserved: 1 }, 'only the first buyer holds');
 });
 
+t.test('new work that could not finish in its budget after the write is refused, not taken', async (t) => {
+  // Prepare: a write in flight for 300 ms; the caller still needs 400 ms after its own write
+  const items = new MemoryItems(new Map([['FLAT', fresh(100)]]));
+  items.writeMs = 300;
+  const lanes = new StockLanes(items, { workAfterMs: () => 400 });
+  const first = lanes.submit('FLAT', { kind: 'hold', orderId: 'a', q: 1, exp: 1e15 });
+  // Act: a budget of 500 ms: at its turn (300 ms) only 200 ms would be left
+  const late = await lanes
+    .submit('FLAT', { kind: 'hold', orderId: 'b', q: 1, exp: 1e15 }, waitAtMost(500))
+    .catch((err: unknown) => err);
+  await first;
+  // Assess
+  t.ok(late instanceof CafeError && late.code === 'CAFE_ERR_RATE_LIMITED', '429');
+  t.match(items.items.get('FLAT'), { available: 99, reserved: 1 }, 'nothing taken for it');
+});
+
 t.test('clean-ups ride along with the next write instead of costing one each', async (t) => {
   const items = new MemoryItems(new Map([['CHAI', fresh(10)]]));
   const lanes = new StockLanes(items, { lazyFlushMs: 10_000 });

@@ -1,4 +1,4 @@
-import { DeleteMessageCommand, GetQueueUrlCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, GetQueueUrlCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { PaymentResult, QUEUES } from '@cloudcafe/contracts';
 import type { ServiceApp } from '@cloudcafe/kit';
 import { callDependency } from '@cloudcafe/kit';
@@ -53,30 +53,46 @@ export class PaymentResultsConsumer {
         }),
       ),
     );
-    for (const message of Messages) {
-      let body: unknown;
-      try {
-        body = JSON.parse(message.Body ?? '');
-      } catch {
-        body = undefined;
+    // Applied in order, then deleted together: one DeleteMessageBatch per poll instead of one
+    // call per message. A crash in between redelivers results already applied, which skip.
+    const applied: string[] = [];
+    try {
+      for (const message of Messages) {
+        await this.apply(message.Body, message.MessageId);
+        if (message.ReceiptHandle) applied.push(message.ReceiptHandle);
       }
-      if (!Value.Check(PaymentResult, body)) {
-        // A malformed result can never apply; keeping it would block its group forever.
-        this.app.log.error({ messageId: message.MessageId }, 'malformed payment result dropped');
-      } else {
-        const outcome = await this.orders.applyPaymentResult(body);
-        if (outcome === 'duplicate')
-          this.app.metrics.inc('events_duplicate_skipped_total', { consumer: 'order' });
-        if (outcome === 'unknown')
-          this.app.log.warn({ orderId: body.orderId }, 'payment result for an unknown order');
+    } finally {
+      if (applied.length > 0) {
+        await callDependency(this.app, 'sqs', () =>
+          this.app.aws.sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: queueUrl,
+              Entries: applied.map((handle, n) => ({ Id: String(n), ReceiptHandle: handle })),
+            }),
+          ),
+        );
       }
-      await callDependency(this.app, 'sqs', () =>
-        this.app.aws.sqs.send(
-          new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }),
-        ),
-      );
     }
     return Messages.length;
+  }
+
+  private async apply(raw: string | undefined, messageId: string | undefined): Promise<void> {
+    let body: unknown;
+    try {
+      body = JSON.parse(raw ?? '');
+    } catch {
+      body = undefined;
+    }
+    if (!Value.Check(PaymentResult, body)) {
+      // A malformed result can never apply; keeping it would block its group forever.
+      this.app.log.error({ messageId }, 'malformed payment result dropped');
+      return;
+    }
+    const outcome = await this.orders.applyPaymentResult(body);
+    if (outcome === 'duplicate')
+      this.app.metrics.inc('events_duplicate_skipped_total', { consumer: 'order' });
+    if (outcome === 'unknown')
+      this.app.log.warn({ orderId: body.orderId }, 'payment result for an unknown order');
   }
 
   private async url(): Promise<string> {

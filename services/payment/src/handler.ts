@@ -1,5 +1,5 @@
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
-import { PaymentRequested, QUEUES } from '@cloudcafe/contracts';
+import { PaymentRequested, type PaymentResult, QUEUES } from '@cloudcafe/contracts';
 import {
   createAwsClients,
   createEmfLogger,
@@ -12,7 +12,7 @@ import { loadHandlerConfig } from './config.js';
 import { buildFraudModel } from './fraud.js';
 import { GatewayUnavailableError } from './gateway-client.js';
 import { PaymentLedger } from './ledger.js';
-import { type PaymentDeps, processPayment } from './process-payment.js';
+import { type PaymentDeps, processPayment, publishResults } from './process-payment.js';
 
 /**
  * The payment Lambda: SQS FIFO batches of PaymentRequested in, partial batch failures out
@@ -78,19 +78,35 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     const group = record.attributes.MessageGroupId ?? record.messageId;
     groups.set(group, [...(groups.get(group) ?? []), record]);
   }
+  const results = new Map<string, PaymentResult>();
   try {
     await Promise.all(
       [...groups.values()].map(async (records) => {
         let blocked = false;
         for (const record of records) {
           const outOfTime = context.getRemainingTimeInMillis() < config.GATEWAY_TIMEOUT_MS + SAFETY_MARGIN_MS;
-          if (blocked || outOfTime || !(await processRecord(record))) {
+          const result = blocked || outOfTime ? undefined : await processRecord(record);
+          if (result) results.set(record.messageId, result);
+          else {
             blocked = true;
             failed.add(record.messageId);
           }
         }
       }),
     );
+    // The results of the whole batch in as few calls as SQS allows, in the batch's order; a
+    // record whose result did not go out is retried, and so are the later ones of its group.
+    const unsent = await publishResults(
+      deps,
+      event.Records.flatMap((r) => {
+        const result = results.get(r.messageId);
+        return result ? [{ key: r.messageId, result }] : [];
+      }),
+    );
+    for (const records of groups.values()) {
+      const first = records.findIndex((r) => unsent.has(r.messageId));
+      if (first >= 0) for (const r of records.slice(first)) failed.add(r.messageId);
+    }
   } finally {
     metrics.observe(
       'lambda_invocation_duration_ms',
@@ -106,24 +122,25 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   return { batchItemFailures };
 }
 
-/** True when the record reached a final outcome (and its result is published). */
-async function processRecord(record: SQSRecord): Promise<boolean> {
+/** The record's result once it reached a final outcome; undefined when it must be retried. */
+async function processRecord(record: SQSRecord): Promise<PaymentResult | undefined> {
   let request: PaymentRequested;
   try {
     request = parseWithSchema(PaymentRequested, JSON.parse(record.body), { part: 'body' });
   } catch (error) {
     // Retrying cannot fix a malformed message; failing it sends it to the DLQ, which alarms.
     log.error({ messageId: record.messageId, error: (error as Error).message }, 'malformed payment request');
-    return false;
+    return undefined;
   }
   const orderLog = log.child({ orderId: request.orderId, messageId: record.messageId });
   try {
-    const { outcome, duplicate } = await processPayment({ ...deps, log: orderLog }, request);
-    orderLog.info(
+    const { outcome, duplicate, result } = await processPayment({ ...deps, log: orderLog }, request);
+    // Debug, not info: a line per payment is a line per order on the hot path.
+    orderLog.debug(
       { outcome, duplicate, receiveCount: record.attributes.ApproximateReceiveCount },
       `payment ${outcome}`,
     );
-    return true;
+    return result;
   } catch (error) {
     if (error instanceof GatewayUnavailableError)
       metrics.inc('payments_failed_total', { reason: error.reason });
@@ -131,6 +148,6 @@ async function processRecord(record: SQSRecord): Promise<boolean> {
       { error: (error as Error).message, receiveCount: record.attributes.ApproximateReceiveCount },
       'payment not completed; the message returns to the queue',
     );
-    return false;
+    return undefined;
   }
 }

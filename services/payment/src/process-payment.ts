@@ -1,5 +1,5 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type PaymentRequested, type PaymentResult, receiptKey } from '@cloudcafe/contracts';
 import type { Logger, Metrics } from '@cloudcafe/kit';
 import { type FraudModel, scoreFraud } from './fraud.js';
@@ -16,7 +16,9 @@ import type { LedgerEntry, PaymentLedger } from './ledger.js';
  * gateway call, which the gateway deduplicates. A crash after it leaves a final state, and the
  * next delivery only re-writes the receipt and re-sends the result (the results queue drops
  * the duplicate by its deduplication id `orderId:outcome`). The result goes last so that an
- * order confirmed downstream always has its receipt.
+ * order confirmed downstream always has its receipt: {@link processPayment} answers it, and the
+ * handler publishes the results of a whole batch in one call ({@link publishResults}) before
+ * the batch is acknowledged.
  */
 
 export interface PaymentDeps {
@@ -37,33 +39,30 @@ export type PaymentOutcome = 'charged' | 'declined';
 export async function processPayment(
   deps: PaymentDeps,
   request: PaymentRequested,
-): Promise<{ outcome: PaymentOutcome; duplicate: boolean }> {
+): Promise<{ outcome: PaymentOutcome; duplicate: boolean; result: PaymentResult }> {
   const { ledger, metrics } = deps;
-  let entry = await ledger.get(request.orderId);
-  let duplicate = entry !== undefined && entry.status !== 'charging';
-
+  // No read first: a first delivery (the common case) claims with one conditional put, and
+  // only a repeat, whose put is refused, reads what the earlier delivery wrote.
+  const fraud = scoreFraud(deps.model, request);
+  const base = {
+    orderId: request.orderId,
+    customerId: request.customerId,
+    amountCents: request.amountCents,
+    currency: request.currency,
+    requestedAt: request.requestedAt,
+    fraudScore: fraud.score,
+  };
+  let entry = fraud.declined
+    ? await ledger.create(base, 'declined', { reason: 'fraud' })
+    : await ledger.create(base, 'charging');
+  let duplicate = false;
+  if (entry?.status === 'declined') metrics.inc('payments_failed_total', { reason: 'fraud' });
   if (!entry) {
-    const fraud = scoreFraud(deps.model, request);
-    const base = {
-      orderId: request.orderId,
-      customerId: request.customerId,
-      amountCents: request.amountCents,
-      currency: request.currency,
-      requestedAt: request.requestedAt,
-      fraudScore: fraud.score,
-    };
-    entry = fraud.declined
-      ? await ledger.create(base, 'declined', { reason: 'fraud' })
-      : await ledger.create(base, 'charging');
-    if (entry?.status === 'declined') metrics.inc('payments_failed_total', { reason: 'fraud' });
-    if (!entry) {
-      // Another delivery claimed it between our read and our put: follow what it wrote.
-      entry = await ledger.get(request.orderId);
-      if (!entry) throw new Error(`ledger ${request.orderId}: claim lost but no entry found`);
-      duplicate = entry.status !== 'charging';
-    }
-  } else if (entry.status === 'charging') {
-    await ledger.recordAttempt(request.orderId);
+    // An earlier delivery claimed it: follow what it wrote.
+    entry = await ledger.get(request.orderId);
+    if (!entry) throw new Error(`ledger ${request.orderId}: claim refused but no entry found`);
+    duplicate = entry.status !== 'charging';
+    if (entry.status === 'charging') await ledger.recordAttempt(request.orderId);
   }
 
   if (entry.status === 'charging') entry = await chargeAndRecord(deps, entry);
@@ -71,8 +70,7 @@ export async function processPayment(
 
   if (entry.status === 'charged') await writeReceipt(deps, entry);
   const outcome: PaymentOutcome = entry.status === 'charged' ? 'charged' : 'declined';
-  await publishResult(deps, entry, outcome);
-  return { outcome, duplicate };
+  return { outcome, duplicate, result: resultOf(entry, outcome) };
 }
 
 async function chargeAndRecord(deps: PaymentDeps, entry: LedgerEntry): Promise<LedgerEntry> {
@@ -118,8 +116,8 @@ async function writeReceipt(deps: PaymentDeps, entry: LedgerEntry): Promise<void
   deps.metrics.inc('receipts_written_total');
 }
 
-async function publishResult(deps: PaymentDeps, entry: LedgerEntry, outcome: PaymentOutcome): Promise<void> {
-  const result: PaymentResult = {
+function resultOf(entry: LedgerEntry, outcome: PaymentOutcome): PaymentResult {
+  return {
     type: 'PaymentResult',
     orderId: entry.orderId,
     outcome,
@@ -128,12 +126,41 @@ async function publishResult(deps: PaymentDeps, entry: LedgerEntry, outcome: Pay
     ...(entry.chargeId && { chargeId: entry.chargeId }),
     ...(entry.reason && { reason: entry.reason }),
   };
-  await deps.sqs.send(
-    new SendMessageCommand({
-      QueueUrl: await deps.resultsQueueUrl(),
-      MessageBody: JSON.stringify(result),
-      MessageGroupId: entry.orderId,
-      MessageDeduplicationId: `${entry.orderId}:${outcome}`,
-    }),
-  );
+}
+
+/** SQS takes at most ten messages per SendMessageBatch. */
+const SQS_BATCH = 10;
+
+/**
+ * Publishes results, ten per call, in the order given (a FIFO queue keeps that order within a
+ * message group). Answers the keys whose result did not go out: their records must be retried.
+ */
+export async function publishResults(
+  deps: Pick<PaymentDeps, 'sqs' | 'resultsQueueUrl'>,
+  results: readonly { key: string; result: PaymentResult }[],
+): Promise<Set<string>> {
+  const failed = new Set<string>();
+  for (let i = 0; i < results.length; i += SQS_BATCH) {
+    const chunk = results.slice(i, i + SQS_BATCH);
+    try {
+      const answer = await deps.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: await deps.resultsQueueUrl(),
+          Entries: chunk.map(({ result }, n) => ({
+            Id: String(n),
+            MessageBody: JSON.stringify(result),
+            MessageGroupId: result.orderId,
+            MessageDeduplicationId: `${result.orderId}:${result.outcome}`,
+          })),
+        }),
+      );
+      for (const entry of answer.Failed ?? []) {
+        const item = chunk[Number(entry.Id)];
+        if (item) failed.add(item.key);
+      }
+    } catch {
+      for (const { key } of chunk) failed.add(key);
+    }
+  }
+  return failed;
 }
