@@ -47,6 +47,8 @@ interface Pending {
 }
 
 const LAZY_KINDS: ReadonlySet<StockOp['kind']> = new Set(['unhold', 'forget']);
+/** How many SKUs' lanes (and cached states) an instance keeps while they are idle. */
+const MAX_IDLE_LANES = 10_000;
 /** Compare-and-swap rounds one batch may lose (or one lost answer may cost) before giving up. */
 const MAX_ROUNDS = 8;
 
@@ -109,9 +111,20 @@ export class StockLanes {
     this.options.onConflict?.();
   }
 
-  /** @internal an idle lane with nothing cached is dropped, so the map stays the size of the hot set. */
-  drop(sku: string, lane: Lane): void {
-    if (this.lanes.get(sku) === lane) this.lanes.delete(sku);
+  /**
+   * @internal An idle lane keeps its cached state (the next operation on the SKU then costs no
+   * read); past {@link MAX_IDLE_LANES} idle lanes the oldest-used are forgotten.
+   */
+  idle(sku: string, lane: Lane): void {
+    if (this.lanes.get(sku) !== lane) return;
+    // Re-inserting moves the SKU to the end: the map's order is least recently idle first.
+    this.lanes.delete(sku);
+    this.lanes.set(sku, lane);
+    if (this.lanes.size <= MAX_IDLE_LANES) return;
+    for (const [other, candidate] of this.lanes) {
+      if (this.lanes.size <= MAX_IDLE_LANES) break;
+      if (candidate.isIdle()) this.lanes.delete(other);
+    }
   }
 }
 
@@ -129,6 +142,10 @@ class Lane {
 
   invalidate(): void {
     this.state = undefined;
+  }
+
+  isIdle(): boolean {
+    return !this.writing && this.queue.length === 0 && !this.lazyTimer;
   }
 
   submit(op: StockOp, policy?: WaitPolicy): Promise<StockOutcome> {
@@ -169,7 +186,7 @@ class Lane {
     if (this.writing) return;
     const urgent = this.queue.some((p) => !LAZY_KINDS.has(p.op.kind));
     if (!urgent && !(flushLazy && this.queue.length > 0)) {
-      if (this.queue.length === 0 && !this.lazyTimer) this.lanes.drop(this.sku, this);
+      if (this.isIdle()) this.lanes.idle(this.sku, this);
       return;
     }
     const batch = this.take();
@@ -240,7 +257,9 @@ class Lane {
       if (!plan.changed) return [...outcomes];
       try {
         if (await this.lanes.items.write(this.sku, state, plan.next)) {
+          // What we just wrote is the item as of now: as good as a fresh read.
           this.state = plan.next;
+          this.readAt = Date.now();
           return [...outcomes];
         }
         this.lanes.conflict();

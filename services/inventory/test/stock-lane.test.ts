@@ -148,6 +148,16 @@ t.test('a lazy clean-up alone is written after its flush delay', async (t) => {
   t.same(items.items.get('CHAI')?.holds, {});
 });
 
+t.test('a lane that went idle keeps what it knows: the next buyer costs a write, no read', async (t) => {
+  const items = new MemoryItems(new Map([['CORTADO', fresh(10)]]));
+  const lanes = new StockLanes(items);
+  await lanes.submit('CORTADO', { kind: 'hold', orderId: 'a', q: 1, exp: 1e15 });
+  await new Promise((r) => setTimeout(r, 20));
+  await lanes.submit('CORTADO', { kind: 'hold', orderId: 'b', q: 1, exp: 1e15 });
+  t.equal(items.reads, 1, 'one read for two buyers');
+  t.equal(items.writes, 2);
+});
+
 t.test('an unknown SKU is a 404 for the operation', async (t) => {
   const lanes = new StockLanes(new MemoryItems(new Map()));
   const err = await lanes

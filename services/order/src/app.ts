@@ -60,7 +60,7 @@ export async function buildApp(config: OrderConfig, options: BuildOptions = {}):
           schema: {
             summary: 'Orders, newest first, filtered by customer and status (cursor pagination)',
             querystring: ListQuery,
-            response: { 200: OrderPage, ...errorResponses(400, 502, 503, 504) },
+            response: { 200: OrderPage, ...errorResponses(400, 429, 502, 503, 504) },
           },
         },
         async (request) => service().list(request.query),
@@ -71,7 +71,7 @@ export async function buildApp(config: OrderConfig, options: BuildOptions = {}):
           schema: {
             summary: 'An order with its status history',
             params: IdParams,
-            response: { 200: OrderView, ...errorResponses(400, 404, 502, 503, 504) },
+            response: { 200: OrderView, ...errorResponses(400, 404, 429, 502, 503, 504) },
           },
         },
         async (request) => service().get(request.params.id),
@@ -82,7 +82,7 @@ export async function buildApp(config: OrderConfig, options: BuildOptions = {}):
           schema: {
             summary: 'Cancel before the payment is requested; the stock is released',
             params: IdParams,
-            response: { 200: OrderView, ...errorResponses(400, 404, 409, 502, 503, 504) },
+            response: { 200: OrderView, ...errorResponses(400, 404, 409, 429, 502, 503, 504) },
           },
         },
         async (request) => service().cancel(request.params.id),
@@ -91,7 +91,7 @@ export async function buildApp(config: OrderConfig, options: BuildOptions = {}):
   });
 
   const inventory = new InventoryClient(app, config.INVENTORY_URL, config.INVENTORY_TIMEOUT_MS);
-  orders = new Orders(app, pool, inventory, () => relay?.wake());
+  orders = new Orders(app, pool, inventory, () => relay?.wake(), config.ORDER_MAX_DB_WAITING);
   relay = new OutboxRelay(app, pool, orders, inventory, {
     batchSize: config.RELAY_BATCH_SIZE,
     idleMs: config.RELAY_IDLE_MS,

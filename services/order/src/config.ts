@@ -8,6 +8,13 @@ export const OrderConfigSchema = Type.Object({
   }),
   INVENTORY_URL: Type.String({ minLength: 1, description: 'The inventory service, through the lab link' }),
   PG_POOL_MAX: Type.Integer({ minimum: 2, maximum: 100, default: 12 }),
+  ORDER_MAX_DB_WAITING: Type.Integer({
+    minimum: 1,
+    maximum: 10_000,
+    default: 48,
+    description:
+      'New orders arriving while this many requests already wait for a database connection are refused with 429 CAFE_ERR_RATE_LIMITED before anything is reserved: a clean, retryable answer instead of a pool timeout (502) after stock was taken',
+  }),
   INVENTORY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 30_000, default: 15_000 }),
   RELAY_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
   RELAY_IDLE_MS: Type.Integer({ minimum: 10, maximum: 10_000, default: 200 }),

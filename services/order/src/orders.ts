@@ -59,10 +59,14 @@ export class Orders {
     private readonly pool: pg.Pool,
     private readonly inventory: InventoryClient,
     private readonly onOutboxWrite: () => void,
+    /** New orders are refused at the door while this many requests wait for a connection. */
+    private readonly maxDbWaiting = Number.POSITIVE_INFINITY,
   ) {}
 
   private db<T>(fn: () => Promise<T>): Promise<T> {
-    return callDependency(this.app, 'postgres', fn);
+    return callDependency(this.app, 'postgres', () =>
+      fn().catch((err: unknown) => Promise.reject(busyOr(err))),
+    );
   }
 
   /**
@@ -98,6 +102,11 @@ export class Orders {
   /** `POST /api/orders`: reserve, then commit order + outbox in one transaction, then 202. */
   async accept(body: NewOrder, idempotencyKey: string | undefined): Promise<Accepted> {
     const hash = requestHash(body);
+    if (this.pool.waitingCount >= this.maxDbWaiting) {
+      // At capacity: say so before inventory holds anything for an order we could not write.
+      this.reject('busy');
+      throw atCapacity(`${this.pool.waitingCount} requests already wait for a database connection`);
+    }
     // No idempotency lookup up front: the order id comes from the key, so a repeat finds its
     // reservation at inventory (answered below from the stored answer) and its order row at
     // insert. A first request (nearly all of them) then costs PostgreSQL one transaction, and a
@@ -492,4 +501,24 @@ function summary(row: OrderRow): OrderSummary {
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
+}
+
+/** pg-pool's own words when no connection came free within `connectionTimeoutMillis`. */
+const POOL_TIMEOUT = 'timeout exceeded when trying to connect';
+
+function atCapacity(why: string, cause?: unknown): CafeError {
+  return new CafeError('CAFE_ERR_RATE_LIMITED', `the order service is at capacity (${why}); retry`, {
+    retryAfterSeconds: 1,
+    ...(cause !== undefined && { cause }),
+  });
+}
+
+/**
+ * Waiting too long for one of our own connections is overload of this service, not a failure of
+ * PostgreSQL: a 429 the client may retry, not a 502.
+ */
+function busyOr(err: unknown): unknown {
+  return err instanceof Error && err.message === POOL_TIMEOUT
+    ? atCapacity('no database connection came free in time', err)
+    : err;
 }

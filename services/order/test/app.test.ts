@@ -1,3 +1,5 @@
+import type { AddressInfo, Socket } from 'node:net';
+import { createServer } from 'node:net';
 import t from 'tap';
 import { buildApp } from '../src/app.js';
 import { loadOrderConfig } from '../src/config.js';
@@ -128,3 +130,51 @@ t.test('the morning-rush scenario is admin-only and bounded', async (t) => {
   t.equal(state, 'completed');
   t.ok((result.orders ?? 0) > 0, `priced ${result.orders} bulk orders`);
 });
+
+t.test(
+  'at capacity: a new order is refused with 429 before anything is reserved, a pool wait past its bound is 429 not 502',
+  async (t) => {
+    // Prepare: a "database" that accepts connections and never answers, so the two pool
+    // connections hang in their start-up and later requests wait for them.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => {
+      sockets.push(socket);
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    t.teardown(() => {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    });
+    const port = (silent.address() as AddressInfo).port;
+    const config = loadOrderConfig({
+      SERVICE_NAME: 'order',
+      PORT: '3999',
+      ADMIN_TOKEN: TOKEN,
+      LOG_LEVEL: 'silent',
+      METRICS_CLOUDWATCH: 'off',
+      DATABASE_URL: `postgres://nobody@127.0.0.1:${port}/none`,
+      // Inventory on a closed port: reaching it would answer 502, not 429.
+      INVENTORY_URL: 'http://127.0.0.1:1',
+      PG_POOL_MAX: '2',
+      ORDER_MAX_DB_WAITING: '1',
+    });
+    const a = await buildApp(config, { workers: false });
+    t.teardown(() => a.close().catch(() => {}));
+    const reads = [1, 2, 3].map(() =>
+      a.inject({ method: 'GET', url: '/api/orders/00000000-0000-4000-8000-000000000000' }),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    // Act
+    const placed = await a.inject({
+      method: 'POST',
+      url: '/api/orders',
+      payload: { customerId: 'c1', items: [{ sku: 'LATTE-12', quantity: 1 }] },
+    });
+    const read = await reads[2];
+    // Assess
+    t.equal(placed.statusCode, 429, 'refused at the door');
+    t.equal(placed.json().error.code, 'CAFE_ERR_RATE_LIMITED');
+    t.ok(Number(placed.headers['retry-after']) >= 1, 'with Retry-After');
+    t.equal(read?.statusCode, 429, 'a read that waited out the pool is told to retry, not 502');
+  },
+);
