@@ -17,7 +17,13 @@ export const OrderConfigSchema = Type.Object({
   }),
   INVENTORY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 30_000, default: 15_000 }),
   RELAY_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-  RELAY_IDLE_MS: Type.Integer({ minimum: 10, maximum: 10_000, default: 200 }),
+  RELAY_IDLE_MS: Type.Integer({
+    minimum: 10,
+    maximum: 10_000,
+    default: 200,
+    description:
+      'Pause after an empty outbox round; it doubles while rounds stay empty, up to 8 times this. A row written by this instance wakes the relay at once',
+  }),
   RELAY_MAX_BACKOFF_MS: Type.Integer({ minimum: 100, maximum: 300_000, default: 15_000 }),
   SWEEP_INTERVAL_MS: Type.Integer({ minimum: 500, maximum: 600_000, default: 10_000 }),
   PAYMENT_RESULT_TIMEOUT_SECONDS: Type.Integer({

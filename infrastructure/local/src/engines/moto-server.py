@@ -9,6 +9,7 @@ in one process, so moto's in-memory state is shared as before.
 Usage: python moto-server.py HOST PORT
 """
 
+import logging
 import sys
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -17,6 +18,9 @@ from waitress import serve
 
 def main() -> None:
     host, port = sys.argv[1], int(sys.argv[2])
+    # waitress warns each time a request waits for a free thread: under load that is a line per
+    # request on the hot path, and the queue is moto's known limit, not news.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     app = DomainDispatcherApplication(create_backend_app)
     # moto is CPU-bound Python under one GIL: a few threads overlap I/O, more only contend.
     serve(app, host=host, port=port, threads=4, connection_limit=200, channel_timeout=120, ident="moto")
