@@ -73,10 +73,9 @@ export class Limiter {
 
   /**
    * The refusal for new work at the door, when this lane's queue alone already needs more than
-   * its budget (undefined when it may queue): a caller about to do other work before it reaches
-   * this lane (a read, say) learns it is pointless before spending anything on it.
+   * its budget (undefined when it may queue).
    */
-  refusalAtDoor(policy: WaitPolicy): CafeError | undefined {
+  private refusalAtDoor(policy: WaitPolicy): CafeError | undefined {
     const expected = this.expectedWaitMs();
     if (expected <= policy.deadline - Date.now()) return undefined;
     return this.refusal(expected, `about ${Math.round(expected)} ms of queue ahead`);

@@ -3,8 +3,8 @@ import type { WaitPolicy } from './limiter.js';
 import { planBatch, type StockOp, type StockOutcome, type StockState } from './stock-plan.js';
 
 /**
- * Where a lane reads and writes a SKU's unit state. The DynamoDB adapter is in store.ts; the
- * lane only needs these two calls, so its batching is testable with any faithful engine.
+ * Where a lane reads and writes a SKU's unit state. The DynamoDB adapter is in stock-items.ts;
+ * the lane only needs these two calls, so its batching is testable with any faithful engine.
  */
 export interface StockItems {
   /** The SKU's state, read consistently; undefined when there is no such SKU. */
@@ -90,14 +90,9 @@ export class StockLanes {
     return lane.submit(op, policy);
   }
 
-  /** Forgets what every lane cached (a restock or a test that wrote around the lanes). */
+  /** Forgets what `sku`'s lane cached (after a restock, which writes around the lanes). */
   invalidate(sku: string): void {
     this.lanes.get(sku)?.invalidate();
-  }
-
-  /** Operations queued or in flight, across every SKU. */
-  get queued(): number {
-    return this.depth;
   }
 
   /** @internal the lanes count their operations here so one gauge shows them all. */
@@ -239,14 +234,11 @@ class Lane {
   /** Plans and writes one batch; every round re-plans from a state known to be exact. */
   private async apply(batch: readonly Pending[]): Promise<StockOutcome[]> {
     const ops = batch.map((p) => p.op);
-    // Hold expiries this batch asked for: after a lost answer, a `repeat` carrying one of them
-    // is this batch's own earlier write, not another request's hold.
-    const ours = new Map(ops.flatMap((op) => (op.kind === 'hold' ? [[op.orderId, op.exp] as const] : [])));
     let lostAnswer = false;
     for (let round = 1; ; round++) {
       const state = await this.current();
       const plan = planBatch(state, ops, Date.now());
-      const outcomes = lostAnswer ? plan.outcomes.map((o, i) => ownRepeat(o, ops[i], ours)) : plan.outcomes;
+      const outcomes = lostAnswer ? plan.outcomes.map((o, i) => ownRepeat(o, ops[i])) : plan.outcomes;
       const shortFromCache =
         outcomes.some((o) => o.kind === 'short') && Date.now() - this.readAt > this.lanes.trustShortMs;
       if (shortFromCache && round < MAX_ROUNDS) {
@@ -289,13 +281,13 @@ class Lane {
   }
 }
 
-function ownRepeat(
-  outcome: StockOutcome,
-  op: StockOp | undefined,
-  ours: ReadonlyMap<string, number>,
-): StockOutcome {
+/**
+ * After a lost answer, a `repeat` whose hold carries this very operation's expiry is the
+ * operation's own earlier write (an expiry is the request's timestamp), not another request's.
+ */
+function ownRepeat(outcome: StockOutcome, op: StockOp | undefined): StockOutcome {
   if (outcome.kind !== 'repeat' || op?.kind !== 'hold') return outcome;
-  return ours.get(op.orderId) === op.exp && outcome.exp === op.exp ? { kind: 'granted' } : outcome;
+  return outcome.exp === op.exp ? { kind: 'granted' } : outcome;
 }
 
 function overloaded(sku: string, why: string): CafeError {
