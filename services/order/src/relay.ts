@@ -128,8 +128,8 @@ export class OutboxRelay {
 
   /**
    * Rows sent to SQS or Kinesis, marked in two statements whatever their number (a row at a
-   * time cost the relay's transaction two round trips per order). Their follow-up is the same
-   * as {@link followUp}'s for these kinds.
+   * time cost the relay's transaction two round trips per order), with the payment request's
+   * follow-up: when it was sent, and how often.
    */
   private async recordPublished(c: pg.PoolClient, rows: readonly OutboxRow[]): Promise<void> {
     if (rows.length === 0) return;
@@ -168,22 +168,15 @@ export class OutboxRelay {
       'UPDATE outbox SET published_at = clock_timestamp(), attempts = attempts + 1, last_error = $2 WHERE id = $1',
       [row.id, d.ok ? null : d.error.slice(0, 500)],
     );
-    const destination =
-      row.kind === 'payment-requested' ? 'sqs' : row.kind === 'order-event' ? 'kinesis' : 'inventory';
-    if (d.ok && destination !== 'inventory') this.app.metrics.inc('outbox_published_total', { destination });
     await this.followUp(c, row, d.ok);
   }
 
-  /** What a delivered (or refused-for-good) row leads to, in the same transaction. */
+  /**
+   * What an inventory row delivered (or refused for good) leads to, in the same transaction.
+   * SQS and Kinesis rows are never refused for good, and their follow-up is
+   * {@link recordPublished}'s.
+   */
   private async followUp(c: pg.PoolClient, row: OutboxRow, ok: boolean): Promise<void> {
-    if (row.kind === 'payment-requested') {
-      await c.query(
-        'UPDATE orders SET payment_requested_at = clock_timestamp(), payment_sends = payment_sends + 1 WHERE order_id = $1',
-        [row.order_id],
-      );
-      return;
-    }
-    if (row.kind === 'order-event') return;
     const { rows } = await c.query<OrderRow>('SELECT * FROM orders WHERE order_id = $1 FOR UPDATE', [
       row.order_id,
     ]);
