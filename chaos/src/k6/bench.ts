@@ -383,7 +383,7 @@ const rows: (string | number)[][] = [
   [
     `checkout @ ${CONFIRM_RATE}/s: time-to-confirmed p99`,
     shown(confirm.timeToConfirmedP99, ' ms', 0),
-    `p50 ${shown(confirm.timeToConfirmedP50, ' ms', 0)}, over ${confirm.confirmed} confirmed orders (polled with backoff to 1 s: up to 1 s late)`,
+    `p50 ${shown(confirm.timeToConfirmedP50, ' ms', 0)}, over ${confirm.confirmed} confirmed orders (long polls: seen when the status changed)`,
   ],
   ...callRows,
   ...(['on', 'off'] as const).map((phase) => [

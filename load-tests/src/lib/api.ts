@@ -203,17 +203,32 @@ export function placeOrder(
   return { res, orderId, outOfStock, shed };
 }
 
+/** The order service's longest long poll (MAX_WAIT_SECONDS in services/order/src/model.ts). */
+const WAIT_SECONDS = 20;
+/** An answer this quick with no new status did not wait: the next read backs off first. */
+const QUICK_MS = 250;
+
 /**
- * Polls GET /api/orders/:id until a terminal status or the bound (seconds); every step sleeps,
- * so a VU never spins. Records time-to-confirmed from the acceptance. A failed read is counted
- * as an error and polled again: one 5xx says nothing about the order, and an order that stays
- * unreadable ends unresolved, as one that stays pending does.
+ * Follows an order to a terminal status or the bound (seconds) with long polls:
+ * `GET /api/orders/:id?waitSeconds=N` answers when the status moves on, so an order costs a
+ * read per status change, not one every few hundred milliseconds. Records time-to-confirmed
+ * from the acceptance, to the moment the change was answered. A read that came back at once
+ * without news (a failed read, the service's long polls full) sleeps with backoff before the
+ * next, so a VU never spins. A failed read is counted as an error and read again: one 5xx says
+ * nothing about the order, and an order that stays unreadable ends unresolved, as one that
+ * stays pending does.
  */
 export function awaitTerminal(orderId: string, acceptedAt: number, maxSeconds = 30): string | undefined {
   const deadline = Date.now() + maxSeconds * 1000;
   let delay = 0.2;
+  let last: string | undefined;
   for (let i = 0; i < 200 && Date.now() < deadline; i++) {
-    const res = http.get(url(`/api/orders/${orderId}`), { tags: { name: 'get-order' } });
+    const wait = Math.max(0, Math.min(WAIT_SECONDS, Math.floor((deadline - Date.now()) / 1000)));
+    const asked = Date.now();
+    const res = http.get(url(`/api/orders/${orderId}?waitSeconds=${wait}`), {
+      tags: { name: 'get-order' },
+      timeout: `${wait + 10}s`,
+    });
     const read = expectStatus(res, [200], 'get-order');
     const status = read ? json<{ status?: string }>(res)?.status : undefined;
     if (status && (TERMINAL_STATUSES as readonly string[]).includes(status)) {
@@ -221,8 +236,12 @@ export function awaitTerminal(orderId: string, acceptedAt: number, maxSeconds = 
       if (status === 'confirmed') METRICS.timeToConfirmed.add(Date.now() - acceptedAt);
       return status;
     }
-    sleep(delay);
-    delay = Math.min(1, delay * 1.5);
+    const news = status !== undefined && status !== last;
+    last = status ?? last;
+    if (!news && Date.now() - asked < QUICK_MS) {
+      sleep(delay);
+      delay = Math.min(1, delay * 1.5);
+    }
   }
   METRICS.ordersUnresolved.add(1);
   return undefined;

@@ -3,7 +3,16 @@ import pg from 'pg';
 import Type from 'typebox';
 import type { OrderConfig } from './config.js';
 import { InventoryClient } from './inventory-client.js';
-import { Accepted, IdempotencyHeaders, ListQuery, NewOrder, OrderId, OrderPage, OrderView } from './model.js';
+import {
+  Accepted,
+  IdempotencyHeaders,
+  ListQuery,
+  NewOrder,
+  OrderId,
+  OrderPage,
+  OrderView,
+  ReadQuery,
+} from './model.js';
 import { morningRush } from './morning-rush.js';
 import { Orders } from './orders.js';
 import { OutboxRelay } from './relay.js';
@@ -69,12 +78,18 @@ export async function buildApp(config: OrderConfig, options: BuildOptions = {}):
         '/:id',
         {
           schema: {
-            summary: 'An order with its status history',
+            summary: 'An order with its status history; waitSeconds makes it a long poll',
             params: IdParams,
+            querystring: ReadQuery,
             response: { 200: OrderView, ...errorResponses(400, 404, 429, 502, 503, 504) },
           },
         },
-        async (request) => service().get(request.params.id),
+        async (request, reply) => {
+          // A reader that hangs up stops waiting: its slot is not held to the end of the wait.
+          const gone = new AbortController();
+          reply.raw.once('close', () => gone.abort());
+          return service().get(request.params.id, request.query.waitSeconds, gone.signal);
+        },
       );
       api.post(
         '/:id/cancel',
@@ -91,7 +106,14 @@ export async function buildApp(config: OrderConfig, options: BuildOptions = {}):
   });
 
   const inventory = new InventoryClient(app, config.INVENTORY_URL, config.INVENTORY_TIMEOUT_MS);
-  orders = new Orders(app, pool, inventory, () => relay?.wake(), config.ORDER_MAX_DB_WAITING);
+  orders = new Orders(
+    app,
+    pool,
+    inventory,
+    () => relay?.wake(),
+    config.ORDER_MAX_DB_WAITING,
+    config.ORDER_MAX_WAITING_READS,
+  );
   relay = new OutboxRelay(app, pool, orders, inventory, {
     batchSize: config.RELAY_BATCH_SIZE,
     idleMs: config.RELAY_IDLE_MS,
@@ -119,6 +141,9 @@ export async function buildApp(config: OrderConfig, options: BuildOptions = {}):
       sweeper.start();
     });
   }
+  // In the phase that closes the server, which waits for open requests: parked long polls
+  // answer now with what they have, instead of holding the shutdown for up to their wait.
+  app.shutdown.register('intake', 'long polls', () => orders?.watch.close());
   app.shutdown.register('consumers', 'outbox relay, results consumer, sweeper', async () => {
     await Promise.all([relay?.stop(), consumer.stop(), sweeper.stop()]);
   });

@@ -15,6 +15,13 @@ export const OrderConfigSchema = Type.Object({
     description:
       'New orders arriving while this many requests already wait for a database connection are refused with 429 CAFE_ERR_RATE_LIMITED before anything is reserved: a clean, retryable answer instead of a pool timeout (502) after stock was taken',
   }),
+  ORDER_MAX_WAITING_READS: Type.Integer({
+    minimum: 0,
+    maximum: 100_000,
+    default: 5000,
+    description:
+      'Long polls (GET /api/orders/:id?waitSeconds=N) parked at once per instance; beyond it a read answers at once',
+  }),
   INVENTORY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 30_000, default: 15_000 }),
   RELAY_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
   RELAY_IDLE_MS: Type.Integer({

@@ -80,6 +80,22 @@ export const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** The longest a reader may park on `GET /api/orders/:id`: well inside any proxy's idle timeout. */
+export const MAX_WAIT_SECONDS = 20;
+
+export const ReadQuery = Type.Object(
+  {
+    waitSeconds: Type.Integer({
+      minimum: 0,
+      maximum: MAX_WAIT_SECONDS,
+      default: 0,
+      description:
+        'Long poll: when the order is not terminal, answer once its status changes or after this many seconds',
+    }),
+  },
+  { additionalProperties: false },
+);
+
 /**
  * The order id an Idempotency-Key stands for: derived, so two concurrent requests with the
  * same key reserve the same order at inventory (idempotent there too) instead of racing.

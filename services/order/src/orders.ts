@@ -22,6 +22,7 @@ import {
   requestHash,
   TERMINAL_STATUSES,
 } from './model.js';
+import { StatusWatch } from './status-watch.js';
 
 /** What the outbox relay delivers; the kind decides where to. */
 export type OutboxKind =
@@ -54,6 +55,11 @@ type Db = pg.Pool | pg.PoolClient;
  * outbox says what is still owed.
  */
 export class Orders {
+  /** Readers parked on a status change (`GET /api/orders/:id?waitSeconds=N`). */
+  readonly watch: StatusWatch;
+  /** The orders whose status each open transaction changed, announced once it commits. */
+  private readonly changed = new WeakMap<pg.PoolClient, Set<string>>();
+
   constructor(
     private readonly app: ServiceApp,
     private readonly pool: pg.Pool,
@@ -61,7 +67,14 @@ export class Orders {
     private readonly onOutboxWrite: () => void,
     /** New orders are refused at the door while this many requests wait for a connection. */
     private readonly maxDbWaiting = Number.POSITIVE_INFINITY,
-  ) {}
+    maxWaitingReads = 5000,
+  ) {
+    this.watch = new StatusWatch({
+      statuses: (ids) => this.statuses(ids),
+      recheckMs: STATUS_RECHECK_MS,
+      maxWaiters: maxWaitingReads,
+    });
+  }
 
   private db<T>(fn: () => Promise<T>): Promise<T> {
     return callDependency(this.app, 'postgres', () =>
@@ -80,15 +93,19 @@ export class Orders {
       try {
         return await this.db(async () => {
           const client = await this.pool.connect();
+          const changed = new Set<string>();
+          this.changed.set(client, changed);
           try {
             await client.query('BEGIN');
             const result = await fn(client);
             await client.query('COMMIT');
+            this.watch.notify(changed);
             return result;
           } catch (err) {
             await client.query('ROLLBACK').catch(() => {});
             throw err;
           } finally {
+            this.changed.delete(client);
             client.release();
           }
         });
@@ -189,12 +206,17 @@ export class Orders {
     return answer;
   }
 
-  async get(orderId: string): Promise<OrderView> {
-    const { rows } = await this.db(() =>
-      this.pool.query<OrderRow>('SELECT * FROM orders WHERE order_id = $1', [orderId]),
-    );
-    const row = rows[0];
-    if (!row) throw new CafeError('CAFE_ERR_NOT_FOUND', `no order ${orderId}`);
+  /**
+   * The order with its history. With `waitSeconds`, an order that is not terminal yet is
+   * answered when its status moves on (or the wait runs out, or the client goes away): a long
+   * poll, so following an order to its end costs a request per status, not one per poll.
+   */
+  async get(orderId: string, waitSeconds = 0, signal?: AbortSignal): Promise<OrderView> {
+    let row = await this.row(orderId);
+    if (waitSeconds > 0 && !TERMINAL_STATUSES.includes(row.status)) {
+      await this.watch.wait(orderId, row.status, waitSeconds * 1000, signal);
+      row = await this.row(orderId);
+    }
     const { rows: steps } = await this.db(() =>
       this.pool.query<{ status: OrderStatus; reason: string | null; at: Date }>(
         'SELECT status, reason, at FROM order_history WHERE order_id = $1 ORDER BY id',
@@ -209,6 +231,35 @@ export class Orders {
         ...(s.reason !== null && { reason: s.reason }),
       })),
     };
+  }
+
+  private async row(orderId: string): Promise<OrderRow> {
+    const { rows } = await this.db(() =>
+      this.pool.query<OrderRow>('SELECT * FROM orders WHERE order_id = $1', [orderId]),
+    );
+    const row = rows[0];
+    if (!row) throw new CafeError('CAFE_ERR_NOT_FOUND', `no order ${orderId}`);
+    return row;
+  }
+
+  private async statuses(orderIds: readonly string[]): Promise<ReadonlyMap<string, OrderStatus>> {
+    const { rows } = await this.db(() =>
+      this.pool.query<{ order_id: string; status: OrderStatus }>(
+        'SELECT order_id, status FROM orders WHERE order_id = ANY($1)',
+        [orderIds],
+      ),
+    );
+    return new Map(rows.map((r) => [r.order_id, r.status]));
+  }
+
+  /** A status change, announced to waiting readers once the transaction commits. */
+  private async setStatus(c: pg.PoolClient, orderId: string, status: OrderStatus, reason: string | null) {
+    await c.query(
+      'UPDATE orders SET status = $2, reason = $3, updated_at = clock_timestamp() WHERE order_id = $1',
+      [orderId, status, reason],
+    );
+    await history(c, orderId, status, reason);
+    this.changed.get(c)?.add(orderId);
   }
 
   async list(query: {
@@ -307,7 +358,7 @@ export class Orders {
         return 'duplicate' as const;
       }
       if (result.outcome === 'charged') {
-        await setStatus(c, order.order_id, 'paid', null);
+        await this.setStatus(c, order.order_id, 'paid', null);
         await enqueue(c, order.order_id, 'reservation-commit', { orderId: order.order_id });
       } else {
         await this.finish(c, order, 'payment_failed', result.reason ?? 'declined');
@@ -329,7 +380,7 @@ export class Orders {
     status: 'confirmed' | 'payment_failed' | 'cancelled',
     reason: string | null,
   ): Promise<void> {
-    await setStatus(c, order.order_id, status, reason);
+    await this.setStatus(c, order.order_id, status, reason);
     const type: OrderEventType =
       status === 'confirmed'
         ? 'OrderConfirmed'
@@ -435,6 +486,8 @@ export function paymentRequest(order: OrderSnapshot): PaymentRequested {
 }
 
 const TX_ATTEMPTS = 4;
+/** How soon a waiting reader sees a status change made by another instance of the service. */
+const STATUS_RECHECK_MS = 1000;
 const RETRYABLE_SQLSTATES = new Set(['40P01', '40001']);
 
 /** A deadlock victim or serialization failure, possibly wrapped by callDependency's CafeError. */
@@ -451,19 +504,6 @@ export async function enqueue(db: Db, orderId: string, kind: OutboxKind, payload
     kind,
     JSON.stringify(payload),
   ]);
-}
-
-export async function setStatus(
-  db: Db,
-  orderId: string,
-  status: OrderStatus,
-  reason: string | null,
-): Promise<void> {
-  await db.query(
-    'UPDATE orders SET status = $2, reason = $3, updated_at = clock_timestamp() WHERE order_id = $1',
-    [orderId, status, reason],
-  );
-  await history(db, orderId, status, reason);
 }
 
 async function history(

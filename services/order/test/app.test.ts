@@ -54,6 +54,15 @@ t.test('an Idempotency-Key with control characters or over 128 characters is ref
   t.equal(res.statusCode, 400);
 });
 
+t.test('a long poll is bounded and its query closed', async (t) => {
+  const a = await app();
+  for (const query of ['waitSeconds=21', 'waitSeconds=-1', 'waitSeconds=soon', 'wait=5']) {
+    const res = await a.inject({ method: 'GET', url: `/api/orders/o-1?${query}` });
+    t.equal(res.statusCode, 400, query);
+    t.equal(res.json().error.code, 'CAFE_ERR_VALIDATION', query);
+  }
+});
+
 t.test('list filters and cursors are validated', async (t) => {
   const a = await app();
   t.equal((await a.inject({ method: 'GET', url: '/api/orders?status=shipped' })).statusCode, 400);

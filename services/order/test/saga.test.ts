@@ -381,6 +381,20 @@ t.test('a declined result fails the order and releases its stock', async (t) => 
   });
 });
 
+t.test('a long poll answers when the order moves on, with the new status', async (t) => {
+  const sku = await freshSku(2);
+  const placed = await place(customer(), [{ sku, quantity: 1 }]);
+  const { orderId } = placed.body;
+  // Parked before the result exists (the order is pending until a payment result arrives)
+  const read = api<OrderView>('GET', `/api/orders/${orderId}?waitSeconds=20`);
+  await publishResult({ orderId, outcome: 'declined', amountCents: 500, reason: 'card_declined' });
+  const answered = await read;
+  t.equal(answered.status, 200);
+  // A wait that ran out would answer `pending`: the answer carries the change that woke it.
+  t.not(answered.body.status, 'pending', `woken by the change: ${answered.body.status}`);
+  t.ok(answered.body.history.length >= 2, 'with its history');
+});
+
 t.test('orders list by customer, newest first, with a cursor', async (t) => {
   const sku = await freshSku(10);
   const who = customer();
