@@ -59,3 +59,24 @@ export class Journal {
     writeFileSync(join(this.dir, 'journal.json'), `${JSON.stringify(body, null, 2)}\n`);
   }
 }
+
+/**
+ * Pairs each fault event with the fault it is about. A run's events carry the fault's tag
+ * (unique in the run; step names need not be); journals written before tags were on every
+ * event are paired by experiment and step name, to the latest fault of that name.
+ */
+export class FaultKeys {
+  private readonly byName = new Map<string, string>();
+
+  /** The fault's key for an event, opening a new fault on `fault.injecting`. */
+  keyOf(event: JournalEvent): string {
+    const name = `${event.experiment ?? ''}\u0000${String(event.fault)}`;
+    const tag = typeof event.tag === 'string' ? event.tag : undefined;
+    if (event.type === 'fault.injecting') {
+      const key = tag ?? name;
+      this.byName.set(name, key);
+      return key;
+    }
+    return tag ?? this.byName.get(name) ?? name;
+  }
+}

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { JournalEvent } from './journal.js';
+import { FaultKeys, type JournalEvent } from './journal.js';
 import type { RunSummary } from './report.js';
 import type { Sample } from './telemetry.js';
 
@@ -29,15 +29,16 @@ export interface Window {
 export function faultWindows(events: readonly JournalEvent[], origin: number): Window[] {
   const open = new Map<string, { from: number; verified: boolean }>();
   const windows: Window[] = [];
+  const keys = new FaultKeys();
   for (const e of events) {
-    const key = `${e.experiment}/${String(e.fault)}`;
+    const key = keys.keyOf(e);
     const t = Date.parse(e.at) - origin;
     if (e.type === 'fault.injecting') open.set(key, { from: t, verified: false });
     if (e.type === 'fault.injected') {
       const w = open.get(key);
       if (w) w.verified = (e.effect as { verified?: boolean } | undefined)?.verified === true;
     }
-    if (e.type === 'fault.reverted') {
+    if (e.type === 'fault.reverted' || e.type === 'fault.revert-failed') {
       const w = open.get(key);
       if (w)
         windows.push({

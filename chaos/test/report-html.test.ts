@@ -29,6 +29,7 @@ const result: ExperimentResult = {
   faults: [
     {
       name: 'slow link',
+      tag: 'cloudcafe-run-0',
       type: 'latency',
       target: 'order-to-inventory',
       injectedAt: at(5),

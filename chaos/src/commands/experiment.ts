@@ -10,6 +10,7 @@ import {
 } from '../experiment/load.js';
 import { durationMs, type Experiment, PLATFORMS, type Platform } from '../experiment/schema.js';
 import { Journal, type JournalEvent, newRunId } from '../journal.js';
+import { platformFor } from '../platform.js';
 import { passed, type RunSummary, writeReports } from '../report.js';
 import { type ExperimentResult, plan, runExperiment } from '../runner.js';
 import { table } from '../table.js';
@@ -39,10 +40,13 @@ function progressLine(event: JournalEvent): string | undefined {
       const effect = event.effect as { verified: boolean; detail: string };
       return `${time}   ${who}${ok(effect.verified)} effect of "${event.fault}": ${effect.detail}`;
     }
-    case 'fault.reverted': {
+    case 'fault.reverted':
+    case 'fault.revert-failed': {
       const effect = event.effect as { verified: boolean; detail: string };
       return `${time}   ${who}${ok(effect.verified)} reverted "${event.fault}": ${effect.detail}`;
     }
+    case 'fault.inject-failed':
+      return `${time}   ${who}✗ injecting "${event.fault}" failed: ${event.error}`;
     case 'probe': {
       const r = event.result as { name: string; ok: boolean; observed: string };
       return `${time}   ${who}${ok(r.ok)} probe ${r.name}: ${r.observed}`;
@@ -76,13 +80,42 @@ function progressLine(event: JournalEvent): string | undefined {
   }
 }
 
-/** Ctrl-C and SIGTERM abort the run; its rollbacks still run before the process exits. */
-function interruptible(): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    process.stderr.write(`\n${sig}: stopping — rolling back every fault first\n`);
-    controller.abort(sig);
+/**
+ * What Ctrl-C (or SIGTERM) does, by count: the first aborts the run, whose rollback then
+ * reverts every fault before the process exits; the second only says that the rollback is
+ * still running (an impatient second press must not leave faults in force); the third exits at
+ * once and names the command that undoes what is left, from the journal.
+ */
+export function interruptHandler(
+  controller: AbortController,
+  runId: string,
+  io: { write(line: string): void; exit(code: number): void },
+): (sig: NodeJS.Signals) => void {
+  let count = 0;
+  return (sig) => {
+    count++;
+    if (count === 1) {
+      io.write(`\n${sig}: stopping — rolling back every fault first\n`);
+      controller.abort(sig);
+    } else if (count === 2) {
+      io.write(
+        `\n${sig}: still rolling back; the run ends once every fault is reverted (again to exit now, leaving the rest to \`npx cloudcafe experiment revert ${runId}\`)\n`,
+      );
+    } else {
+      io.write(
+        `\n${sig}: exiting now; undo what is left with \`npx cloudcafe experiment revert ${runId}\`\n`,
+      );
+      io.exit(130);
+    }
   };
+}
+
+function interruptible(runId: string): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = interruptHandler(controller, runId, {
+    write: (line) => process.stderr.write(line),
+    exit: (code) => process.exit(code),
+  });
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return {
@@ -125,7 +158,8 @@ export async function runAndReport(options: {
     const line = progressLine(event);
     if (line) process.stdout.write(`${line}\n`);
   });
-  const { signal, dispose } = interruptible();
+  const { signal, dispose } = interruptible(runId);
+  const target = platformFor(options.platform, options.driverOptions);
   const origin = Date.now();
   const startedAt = new Date(origin).toISOString();
   const results: ExperimentResult[] = [];
@@ -150,14 +184,7 @@ export async function runAndReport(options: {
           p.type === 'http' && (p.method ?? 'GET') === 'GET' && !p.admin ? [p.path] : [],
         ),
       );
-      results.push(
-        await runExperiment(experiment, {
-          platform: options.platform,
-          journal,
-          signal,
-          ...(options.driverOptions ? { driverOptions: options.driverOptions } : {}),
-        }),
-      );
+      results.push(await runExperiment(experiment, { platform: target, journal, signal }));
     }
   } finally {
     dispose();

@@ -1,11 +1,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { signalProcess, ToxiproxyClient } from '@cloudcafe/local-platform';
+import { labPaths, readLabState, signalProcess, ToxiproxyClient } from '@cloudcafe/local-platform';
 import type { Command } from 'commander';
 import { addDriverFlags, driverFor, driverOptionsFrom } from '../drivers/index.js';
 import type { Effect, JournalledFault } from '../drivers/types.js';
 import { PLATFORMS, type Platform } from '../experiment/schema.js';
-import { type JournalEvent, REPORTS_DIR } from '../journal.js';
+import { FaultKeys, type JournalEvent, REPORTS_DIR } from '../journal.js';
 
 /**
  * `cloudcafe experiment revert <run-id>`: undoes what a crashed or killed run left in force,
@@ -27,21 +27,23 @@ export function journalPath(runIdOrPath: string): string {
 
 /** Faults that were injected (or were being injected) and never reverted, oldest first. */
 export function unreverted(journal: JournalFile): JournalledFault[] {
-  const key = (e: JournalEvent) => `${e.experiment ?? ''}\u0000${String(e.fault)}`;
+  const keys = new FaultKeys();
   const open = new Map<
     string,
     { name: string; spec: JournalledFault['spec']; tag: string; revertInfo?: Record<string, unknown> }
   >();
   for (const e of journal.events) {
+    const key = keys.keyOf(e);
     if (e.type === 'fault.injecting')
-      open.set(key(e), {
+      open.set(key, {
         name: String(e.fault),
         spec: e.spec as JournalledFault['spec'],
         tag: String(e.tag),
       });
-    const entry = open.get(key(e));
+    const entry = open.get(key);
     if (e.type === 'fault.revert-info' && entry) entry.revertInfo = e.revert as Record<string, unknown>;
-    if (e.type === 'fault.reverted') open.delete(key(e));
+    // a `fault.revert-failed` leaves the fault open: it is still owed
+    if (e.type === 'fault.reverted') open.delete(key);
   }
   return [...open.values()].map((f) => ({ ...f, revertInfo: f.revertInfo }));
 }
@@ -61,6 +63,11 @@ async function undoLocal(fault: JournalledFault): Promise<Effect> {
       return { verified: true, detail: `SIGCONT sent to ${fault.spec.process}` };
     case 'kill':
       return { verified: true, detail: 'nothing to undo: the supervisor restarts a killed process' };
+    case 'cache-outage': {
+      const links = cacheLinks(fault);
+      for (const link of links) await toxiproxy.setEnabled(link, true);
+      return { verified: true, detail: `links ${links.join(', ')} enabled` };
+    }
     default:
       // Fault flags expire by their TTL and stress runs end at their duration; `lab up` heals the rest.
       return {
@@ -68,6 +75,16 @@ async function undoLocal(fault: JournalledFault): Promise<Effect> {
         detail: `${(fault.spec as { type: string }).type}: not undone here; fault flags expire by TTL, and \`npx cloudcafe lab up\` heals links and processes`,
       };
   }
+}
+
+/** The links a cache outage cut: journalled before it acted, or every link to Redis of the lab. */
+function cacheLinks(fault: JournalledFault): string[] {
+  const journalled = fault.revertInfo?.links;
+  if (Array.isArray(journalled) && journalled.every((l) => typeof l === 'string')) return journalled;
+  const service = (fault.spec as { service?: string }).service;
+  return (readLabState(labPaths())?.links ?? [])
+    .filter((l) => l.to === 'redis' && (!service || l.from === service))
+    .map((l) => l.name);
 }
 
 export function registerRevertCommand(program: Command): void {
@@ -106,14 +123,16 @@ export function registerRevertCommand(program: Command): void {
       ).catch((e: Error) => ({ verified: false, detail: `undo failed: ${e.message}` }));
       if (!effect.verified) failed++;
       process.stdout.write(`${effect.verified ? '✓' : '✗'} ${what}: ${effect.detail}\n`);
-      // recorded in the run's own journal, so a second revert does not undo twice
+      // recorded in the run's own journal, so a second revert does not undo twice (and one
+      // that failed is tried again)
       const experimentId = journal.events.find(
         (e) => e.type === 'fault.injecting' && e.tag === fault.tag,
       )?.experiment;
       journal.events.push({
         at: new Date().toISOString(),
-        type: 'fault.reverted',
+        type: effect.verified ? 'fault.reverted' : 'fault.revert-failed',
         fault: fault.name,
+        tag: fault.tag,
         ...(experimentId ? { experiment: experimentId } : {}),
         effect,
         by: 'experiment revert',

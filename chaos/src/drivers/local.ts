@@ -13,7 +13,7 @@ import {
   waitFor,
 } from '@cloudcafe/local-platform';
 import type { Fault } from '../experiment/schema.js';
-import type { ActiveFault, Driver, Effect } from './types.js';
+import type { ActiveFault, Driver, Effect, InjectContext } from './types.js';
 
 /**
  * The local driver: Toxiproxy for links, the lab supervisor for processes. Every fault is
@@ -338,12 +338,17 @@ async function cpuStressFault(
 }
 
 /** Every link to Redis (of one service, or of all) cut at once: the cache is gone. */
-async function cacheOutageFault(fault: Extract<Fault, { type: 'cache-outage' }>): Promise<ActiveFault> {
+async function cacheOutageFault(
+  fault: Extract<Fault, { type: 'cache-outage' }>,
+  context: InjectContext | undefined,
+): Promise<ActiveFault> {
   const links = (readLabState(labPaths())?.links ?? []).filter(
     (l) => l.to === 'redis' && (!fault.service || l.from === fault.service),
   );
   if (links.length === 0)
     throw new Error(`no link to redis${fault.service ? ` from ${fault.service}` : ''} in the lab`);
+  // which links, before any is cut: `experiment revert` enables exactly these after a crash
+  context?.revertInfo({ links: links.map((l) => l.name) });
   for (const link of links) await toxiproxy.setEnabled(link.name, false);
   return {
     fault,
@@ -398,7 +403,7 @@ export const localDriver: Driver = {
         // ride it out with its pool and its outbox
         return killFault({ type: 'kill', process: 'postgres' }, fault);
       case 'cache-outage':
-        return cacheOutageFault(fault);
+        return cacheOutageFault(fault, context);
       case 'cpu-stress':
         return cpuStressFault(fault, durationMs);
       case 'dependency-errors':

@@ -17,6 +17,7 @@ import { fisTemplate, isoDuration } from '../../src/drivers/aws/template.js';
 import type { InjectContext } from '../../src/drivers/types.js';
 import type { Experiment } from '../../src/experiment/schema.js';
 import { Journal } from '../../src/journal.js';
+import { platformFor } from '../../src/platform.js';
 import { runExperiment } from '../../src/runner.js';
 
 // Against the lab's AWS emulator (moto), which serves the FIS control plane: templates, start,
@@ -307,10 +308,9 @@ t.test(
     // Act
     const started = Date.now();
     const result = await runExperiment(experiment, {
-      platform: 'aws',
+      platform: platformFor('aws', { roleArn: ROLE }),
       journal,
       signal: new AbortController().signal,
-      driverOptions: { roleArn: ROLE },
     });
 
     // Assess

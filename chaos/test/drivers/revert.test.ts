@@ -58,6 +58,32 @@ t.test('only faults injected and never reverted are undone', async (t) => {
   ]);
 });
 
+t.test('a cache outage left by a crashed run: its journalled links are enabled again', async (t) => {
+  // Prepare: the crashed run had cut every link to Redis it journalled
+  const links = (readLabState(labPaths())?.links ?? []).filter((l) => l.to === 'redis').map((l) => l.name);
+  if (links.length === 0) throw new Error('the lab has no link to redis');
+  for (const link of links) await toxiproxy.setEnabled(link, false);
+  t.teardown(async () => {
+    for (const link of links) await toxiproxy.setEnabled(link, true);
+  });
+  const file = journal('local', [
+    {
+      type: 'fault.injecting',
+      fault: 'no cache',
+      spec: { type: 'cache-outage' },
+      tag: 'cloudcafe-crashed-0',
+    },
+    { type: 'fault.revert-info', fault: 'no cache', tag: 'cloudcafe-crashed-0', revert: { links } },
+  ]);
+
+  // Act
+  const run = await cli(file);
+
+  // Assess
+  t.equal(run.status, 0, run.stderr);
+  for (const link of links) t.equal((await toxiproxy.proxy(link)).enabled, true, `${link} enabled again`);
+});
+
 t.test(
   'local: a latency toxic and a disabled link left by a crashed run are removed (lab Toxiproxy)',
   async (t) => {
