@@ -176,6 +176,46 @@ t.test('an orchestrator killed mid-fault leaves nothing behind after the next la
   t.equal((await toxiproxy.proxy(link)).enabled, true, 'lab up restored it');
 });
 
+t.test(
+  'an orchestrator killed mid-fault: the lab daemon removes the toxic when the fault ends',
+  async (t) => {
+    const { link } = target();
+    const durationMs = 6000;
+    const file = experiment(
+      'test-killed',
+      `method:
+  - type: fault
+    name: slow
+    fault: { type: latency, link: ${link}, latencyMs: 300 }
+    duration: ${durationMs / 1000}s`,
+    );
+    const run = cli('experiment', 'run', file);
+    // printed on `fault.injecting`, before the driver acts: the fault's duration counts from here
+    await waitFor('the fault to be injected', async () => run.stdout.includes('injecting "slow"'), {
+      timeoutMs: 60_000,
+      intervalMs: 20,
+    });
+    const injectedAt = Date.now();
+    await waitFor('its effect to be seen', async () => run.stdout.includes('effect of "slow"'), {
+      timeoutMs: 30_000,
+    });
+    run.child.kill('SIGKILL');
+    await run.exit;
+    const toxics = async () =>
+      (await toxiproxy.proxy(link)).toxics.filter((x) => x.name.startsWith('cloudcafe-'));
+    if (Date.now() < injectedAt + durationMs) {
+      t.ok((await toxics()).length > 0, 'the killed orchestrator left the toxic in force');
+    }
+    // The issue's bound: gone by the fault's duration plus 5 s, with nobody left to revert it.
+    const bound = injectedAt + durationMs + 5000 - Date.now();
+    await waitFor('the daemon to remove the toxic', async () => (await toxics()).length === 0, {
+      timeoutMs: Math.max(100, bound),
+      intervalMs: 100,
+    });
+    t.same(await toxics(), [], 'no toxic past the fault duration + 5 s');
+  },
+);
+
 t.test('--dry-run prints the plan and touches nothing', async (t) => {
   const { link } = target();
   const file = experiment(

@@ -18,7 +18,31 @@ function processTable(processes: readonly ProcessStatus[]): string {
   );
 }
 
-function describe(state: LabState, processes: readonly ProcessStatus[]): string {
+/** Faults in force that the daemon will undo itself at their deadline if their run does not. */
+function heldFaults(faults: LabStatus['faults']): string[] {
+  if (!faults?.length) return [];
+  return [
+    '',
+    table(
+      ['fault in force (tag)', 'holds', 'undone by the daemon at'],
+      faults.map((f) => [
+        f.tag,
+        f.fault.kind === 'toxic'
+          ? `toxic on ${f.fault.link}`
+          : f.fault.kind === 'link-disabled'
+            ? `links ${f.fault.links.join(', ')} cut`
+            : `${f.fault.process} paused`,
+        new Date(f.deadline).toISOString(),
+      ]),
+    ),
+  ];
+}
+
+function describe(
+  state: LabState,
+  processes: readonly ProcessStatus[],
+  faults?: LabStatus['faults'],
+): string {
   return [
     `gateway   ${state.gateway}   (e.g. curl ${state.gateway}/api/${state.services[0]?.health.split('/api/')[1] ?? ''})`,
     `admin     token in ${state.adminTokenFile} (send as Authorization: Bearer <token>)`,
@@ -30,6 +54,7 @@ function describe(state: LabState, processes: readonly ProcessStatus[]): string 
       ['link (Toxiproxy proxy)', 'listens', 'upstream'],
       state.links.map((l) => [l.name, l.listenPort, l.upstreamPort]),
     ),
+    ...heldFaults(faults),
   ].join('\n');
 }
 
@@ -85,7 +110,9 @@ export function registerLabCommands(program: Command): void {
       } else if (!status.state) {
         process.stdout.write(`CloudCafe lab is starting.\n\n${processTable(status.processes)}\n`);
       } else {
-        process.stdout.write(`CloudCafe lab is up.\n\n${describe(status.state, status.processes)}\n`);
+        process.stdout.write(
+          `CloudCafe lab is up.\n\n${describe(status.state, status.processes, status.faults)}\n`,
+        );
       }
       if (!status?.ready) process.exitCode = 3;
     });

@@ -2,12 +2,15 @@ import { readFileSync } from 'node:fs';
 import { type FlagState, SERVICES, sumSeries } from '@cloudcafe/kit';
 import {
   adminTokenFile,
+  type HeldFault,
+  holdFault,
   type Link,
   labPaths,
   labStatus,
   linkRoundTrip,
   medianRoundTrip,
   readLabState,
+  releaseFault,
   signalProcess,
   ToxiproxyClient,
   waitFor,
@@ -337,16 +340,22 @@ async function cpuStressFault(
   };
 }
 
-/** Every link to Redis (of one service, or of all) cut at once: the cache is gone. */
-async function cacheOutageFault(
-  fault: Extract<Fault, { type: 'cache-outage' }>,
-  context: InjectContext | undefined,
-): Promise<ActiveFault> {
+/** The links to Redis a cache outage cuts: of one service, or of every service. */
+function redisLinks(fault: Extract<Fault, { type: 'cache-outage' }>): Link[] {
   const links = (readLabState(labPaths())?.links ?? []).filter(
     (l) => l.to === 'redis' && (!fault.service || l.from === fault.service),
   );
   if (links.length === 0)
     throw new Error(`no link to redis${fault.service ? ` from ${fault.service}` : ''} in the lab`);
+  return links;
+}
+
+/** Every link to Redis (of one service, or of all) cut at once: the cache is gone. */
+async function cacheOutageFault(
+  fault: Extract<Fault, { type: 'cache-outage' }>,
+  context: InjectContext | undefined,
+): Promise<ActiveFault> {
+  const links = redisLinks(fault);
   // which links, before any is cut: `experiment revert` enables exactly these after a crash
   context?.revertInfo({ links: links.map((l) => l.name) });
   for (const link of links) await toxiproxy.setEnabled(link.name, false);
@@ -381,36 +390,79 @@ async function cacheOutageFault(
   };
 }
 
+/**
+ * The daemon undoes a held fault this long after the fault's duration if its run has not: the
+ * run's own revert comes first, and a killed run's fault is gone within seconds of its end.
+ */
+const DEADLINE_GRACE_MS = 2000;
+
+/** What a fault leaves in force that the lab daemon can undo by itself; undefined: nothing to hold. */
+function heldFaultOf(fault: Fault, tag: string): HeldFault | undefined {
+  switch (fault.type) {
+    case 'latency':
+      return { kind: 'toxic', link: fault.link, toxic: tag };
+    case 'partition':
+      return { kind: 'link-disabled', links: [fault.link] };
+    case 'cache-outage':
+      return { kind: 'link-disabled', links: redisLinks(fault).map((l) => l.name) };
+    case 'pause':
+      return { kind: 'process-paused', process: fault.process };
+    default:
+      // kills need no undo; stress runs and fault flags end by their own duration and TTL
+      return undefined;
+  }
+}
+
+/** Releases the daemon's deadline once the run's revert is confirmed; a failed one keeps it armed. */
+function releasedOnRevert(active: ActiveFault, tag: string): ActiveFault {
+  return {
+    ...active,
+    verify: () => active.verify(),
+    async revert() {
+      const effect = await active.revert();
+      if (effect.verified) await releaseFault(tag).catch(() => {});
+      return effect;
+    },
+  };
+}
+
+function injectFault(fault: Fault, tag: string, context: InjectContext | undefined, durationMs: number) {
+  switch (fault.type) {
+    case 'latency':
+      return latencyFault(fault, tag);
+    case 'partition': {
+      const active = partitionFault(fault); // refuses a link the lab does not have, before acting
+      return toxiproxy.setEnabled(fault.link, false).then(() => active);
+    }
+    case 'kill':
+      return killFault(fault);
+    case 'pause':
+      return pauseFault(fault);
+    case 'db-failover':
+      // locally a failover is PostgreSQL restarting on its own data: the order service must
+      // ride it out with its pool and its outbox
+      return killFault({ type: 'kill', process: 'postgres' }, fault);
+    case 'cache-outage':
+      return cacheOutageFault(fault, context);
+    case 'cpu-stress':
+      return cpuStressFault(fault, durationMs);
+    case 'dependency-errors':
+      return dependencyErrorsFault(fault, durationMs);
+    case 'lambda-delay':
+    case 'lambda-error':
+      return lambdaFlagFault(fault, durationMs);
+  }
+}
+
 export const localDriver: Driver = {
   platform: 'local',
   unsupported: () => undefined,
   async inject(fault, tag, context) {
     const durationMs = context?.durationMs ?? 60_000;
-    switch (fault.type) {
-      case 'latency':
-        return latencyFault(fault, tag);
-      case 'partition': {
-        const active = partitionFault(fault);
-        await toxiproxy.setEnabled(fault.link, false);
-        return active;
-      }
-      case 'kill':
-        return killFault(fault);
-      case 'pause':
-        return pauseFault(fault);
-      case 'db-failover':
-        // locally a failover is PostgreSQL restarting on its own data: the order service must
-        // ride it out with its pool and its outbox
-        return killFault({ type: 'kill', process: 'postgres' }, fault);
-      case 'cache-outage':
-        return cacheOutageFault(fault, context);
-      case 'cpu-stress':
-        return cpuStressFault(fault, durationMs);
-      case 'dependency-errors':
-        return dependencyErrorsFault(fault, durationMs);
-      case 'lambda-delay':
-      case 'lambda-error':
-        return lambdaFlagFault(fault, durationMs);
-    }
+    // held by the daemon before it acts: the fault's end holds even if this process dies
+    const held = heldFaultOf(fault, tag);
+    if (held) await holdFault(tag, held, durationMs + DEADLINE_GRACE_MS);
+    const active = await injectFault(fault, tag, context, durationMs);
+    return held ? releasedOnRevert(active, tag) : active;
   },
 };

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { dirname } from 'node:path';
 import { ENGINES } from './engines/index.js';
 import type { LabPaths } from './engines/types.js';
+import { FaultDeadlines, parseHeldFault } from './fault-deadlines.js';
 import { createGateway, PUBLIC_PATHS } from './gateway.js';
 import { lambdaRuntimeFor } from './lambda-runtime/process-spec.js';
 import { adminTokenFile, ensureDir, labPaths, labStateFile } from './paths.js';
@@ -56,12 +57,23 @@ export class LabDaemon {
   private control: Server | undefined;
   private state: LabState | undefined;
   private stopping = false;
+  /** Local faults in force, each undone here at its deadline if its run does not (fault-deadlines.ts). */
+  readonly faults: FaultDeadlines;
 
   constructor(readonly paths: LabPaths = labPaths()) {
     this.supervisor = new Supervisor(paths.logDir, (event, detail) => {
       log(event, detail);
       if (event === 'process.started') this.recordProcesses();
     });
+    const toxiproxy = new ToxiproxyClient();
+    this.faults = new FaultDeadlines(
+      {
+        removeToxic: (link, toxic) => toxiproxy.removeToxic(link, toxic),
+        enableLink: async (link) => void (await toxiproxy.setEnabled(link, true)),
+        continueProcess: (name) => void this.supervisor.signal(name, 'SIGCONT'),
+      },
+      (expired) => log('fault.deadline-passed', { ...expired }),
+    );
   }
 
   /** Keeps .cloudcafe/processes.json current, for `lab down` after a daemon crash. */
@@ -183,9 +195,11 @@ export class LabDaemon {
         ready: this.state !== undefined,
         state: this.state,
         processes: this.supervisor.status(),
+        faults: this.faults.list(),
       });
       return;
     }
+    if (await this.handleFaults(req, res, url)) return;
     const signal = /^\/processes\/([\w-]+)\/signal$/.exec(url.pathname);
     if (req.method === 'POST' && signal?.[1]) {
       const body = await readBody(req);
@@ -211,6 +225,24 @@ export class LabDaemon {
   }
 
   /**
+   * `POST /faults` holds a local fault until its deadline (the local driver calls it before it
+   * acts); `DELETE /faults/<tag>` releases it once its run reverted it. True when it answered.
+   */
+  private async handleFaults(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    if (req.method === 'POST' && url.pathname === '/faults') {
+      const { tag, fault, holdMs } = parseHeldFault(await readBody(req));
+      reply(res, 201, this.faults.arm(tag, fault, Date.now() + holdMs));
+      return true;
+    }
+    const held = /^\/faults\/([\w.-]+)$/.exec(url.pathname);
+    if (req.method === 'DELETE' && held?.[1]) {
+      reply(res, 200, { released: this.faults.disarm(held[1]) });
+      return true;
+    }
+    return false;
+  }
+
+  /**
    * Undoes what a chaos run that died may have left behind: every toxic removed, every link
    * enabled, every paused process continued. Fault flags need no help: they expire by TTL.
    */
@@ -221,6 +253,7 @@ export class LabDaemon {
       if (!proxy.enabled || proxy.toxics.length > 0) healed.push(`link ${proxy.name}`);
     }
     await toxiproxy.reset();
+    for (const held of this.faults.list()) this.faults.disarm(held.tag); // healed just now
     for (const proc of this.supervisor.status().filter((p) => p.state === 'paused')) {
       this.supervisor.signal(proc.name, 'SIGCONT');
       healed.push(`process ${proc.name}`);

@@ -1,7 +1,18 @@
 export { awsEndpointUrl, localAwsEnv } from './engines/aws.js';
 export type { EngineSpec, LabPaths, ProcessSpec } from './engines/types.js';
+export type { HeldFault, HeldFaultEntry } from './fault-deadlines.js';
 export { PUBLIC_PATHS, ROUTES } from './gateway.js';
-export { healLab, type LabStatus, labDown, labStatus, labUp, logFile, signalProcess } from './lab-client.js';
+export {
+  healLab,
+  holdFault,
+  type LabStatus,
+  labDown,
+  labStatus,
+  labUp,
+  logFile,
+  releaseFault,
+  signalProcess,
+} from './lab-client.js';
 export { LinkProbeError, linkRoundTrip, medianRoundTrip } from './link-probe.js';
 export { adminTokenFile, labPaths, REPO_ROOT } from './paths.js';
 export { HOST, PORTS, SERVICE_PORTS, type ServiceName } from './ports.js';

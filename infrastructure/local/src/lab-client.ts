@@ -3,6 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AWS_ENDPOINTS } from './engines/aws.js';
 import type { LabPaths } from './engines/types.js';
+import type { HeldFault, HeldFaultEntry } from './fault-deadlines.js';
 import { ensureDir, labPaths } from './paths.js';
 import { HOST, PORTS, SERVICE_PORTS } from './ports.js';
 import { tcpOpen, waitFor } from './probes.js';
@@ -17,6 +18,8 @@ export interface LabStatus {
   readonly ready: boolean;
   readonly state: LabState | undefined;
   readonly processes: readonly ProcessStatus[];
+  /** Local faults the daemon holds, each with the deadline it undoes it at. */
+  readonly faults?: readonly HeldFaultEntry[];
 }
 
 const CONTROL = `http://${HOST}:${PORTS.supervisor}`;
@@ -46,6 +49,19 @@ export async function labStatus(): Promise<LabStatus | undefined> {
 /** Sends a signal to one supervised process (the `kill` and `pause` faults use this). */
 export function signalProcess(name: string, signal: 'SIGKILL' | 'SIGTERM' | 'SIGSTOP' | 'SIGCONT') {
   return control<ProcessStatus>('POST', `/processes/${encodeURIComponent(name)}/signal`, { signal });
+}
+
+/**
+ * Asks the daemon to undo a local fault `holdMs` from now unless released first: the fault's
+ * bound that holds even when the run that injected it is killed. Called before the fault acts.
+ */
+export function holdFault(tag: string, fault: HeldFault, holdMs: number) {
+  return control<HeldFaultEntry>('POST', '/faults', { tag, fault, holdMs });
+}
+
+/** The run reverted the fault itself: the daemon's deadline for it is dropped. */
+export function releaseFault(tag: string) {
+  return control<{ released: boolean }>('DELETE', `/faults/${encodeURIComponent(tag)}`);
 }
 
 /** Clears what a crashed chaos run may have left: toxics, disabled links, paused processes. */
