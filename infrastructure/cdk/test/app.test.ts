@@ -95,6 +95,26 @@ t.test('payment requests redrive to the DLQ after five receives', async (t) => {
   });
 });
 
+t.test(
+  'health: the load balancer asks readiness, ECS and the instance groups never restart on it',
+  async (t) => {
+    const groups = resources('CloudCafe-Compute', 'AWS::ElasticLoadBalancingV2::TargetGroup');
+    t.ok(groups.length > 0);
+    for (const group of groups) t.match(group.Properties.HealthCheckPath, /^\/api\/[a-z]+\/health\/ready$/);
+    const tasks = resources('CloudCafe-Compute', 'AWS::ECS::TaskDefinition');
+    const checks = tasks.flatMap((task) =>
+      (task.Properties.ContainerDefinitions as { HealthCheck?: { Command: string[] } }[]).flatMap((c) =>
+        c.HealthCheck ? [c.HealthCheck.Command.join(' ')] : [],
+      ),
+    );
+    t.ok(checks.length > 0, 'ECS containers have a health check');
+    for (const check of checks)
+      t.match(check, /\/health\/live'/, 'ECS restarts only a task that does not answer');
+    for (const asg of resources('CloudCafe-Compute', 'AWS::AutoScaling::AutoScalingGroup'))
+      t.equal(asg.Properties.HealthCheckType, 'EC2', 'an unready instance is not replaced');
+  },
+);
+
 t.test('the payment Lambda consumes the FIFO queue with partial batch responses', async () => {
   const compute = template('CloudCafe-Compute');
   compute.hasResourceProperties('AWS::Lambda::EventSourceMapping', {

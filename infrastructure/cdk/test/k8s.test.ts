@@ -84,7 +84,13 @@ for (const dir of OVERLAYS) {
         Record<string, unknown>
       >[];
       t.ok(container?.resources?.requests && container.resources.limits, 'requests and limits');
-      t.ok(container?.livenessProbe && container.readinessProbe, 'liveness and readiness probes');
+      const path = (probe: string) =>
+        (container?.[probe] as { httpGet?: { path?: string } } | undefined)?.httpGet?.path;
+      // a dependency outage makes a pod unready, never restarted: liveness is not the deep check
+      t.equal(path('livenessProbe'), `/api/${service}/health/live`, 'liveness');
+      t.equal(path('startupProbe'), `/api/${service}/health/live`, 'startup');
+      t.equal(path('readinessProbe'), `/api/${service}/health/ready`, 'readiness');
+      t.match(container?.lifecycle, { preStop: { sleep: { seconds: Number } } }, 'a preStop pause');
       t.equal(deployment.spec.template.spec.serviceAccountName, service);
       t.match(find('HorizontalPodAutoscaler', service), {
         spec: {

@@ -124,8 +124,11 @@ export class ComputeStack extends Stack {
       protocol: elbv2.ApplicationProtocol.HTTP,
       // ECS and EKS pods register by IP (awsvpc / VPC CNI); EC2 instances by instance id.
       targetType: runsOn === 'ec2' ? elbv2.TargetType.INSTANCE : elbv2.TargetType.IP,
+      // Readiness: an instance that cannot serve (shutting down, its database gone) gets no
+      // traffic. Never the deep /health, whose optional dependencies (menu's Redis) do not
+      // stop a service from answering.
       healthCheck: {
-        path: `/api/${segment}/health`,
+        path: `/api/${segment}/health/ready`,
         healthyHttpCodes: '200',
         interval: Duration.seconds(15),
       },
@@ -312,12 +315,14 @@ export class ComputeStack extends Stack {
         }),
       }),
       readonlyRootFilesystem: true,
+      // Liveness only: ECS replaces a task whose container check fails, and a dependency
+      // outage must make tasks unready (the target group's check), not restart them all.
       healthCheck: {
         command: [
           'CMD',
           'node',
           '-e',
-          `fetch('http://127.0.0.1:${port}/api/${SERVICES[service].segment}/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
+          `fetch('http://127.0.0.1:${port}/api/${SERVICES[service].segment}/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
         ],
         interval: Duration.seconds(15),
         startPeriod: Duration.seconds(30),
@@ -670,10 +675,10 @@ export class ComputeStack extends Stack {
       minCapacity: size.instances,
       desiredCapacity: size.instances,
       maxCapacity: size.instances * 2,
-      healthChecks: autoscaling.HealthChecks.withAdditionalChecks({
-        additionalTypes: [autoscaling.AdditionalHealthCheckType.ELB],
-        gracePeriod: Duration.minutes(3),
-      }),
+      // EC2 status only. The target group's check is readiness: with ELB checks here, a Redis
+      // outage would make every loyalty instance unready and the group would replace them all,
+      // which brings no Redis back. A dead process is restarted by Docker (--restart always).
+      healthChecks: autoscaling.HealthChecks.ec2({ gracePeriod: Duration.minutes(3) }),
     });
     Tags.of(asg).add(CHAOS_TAG.key, CHAOS_TAG.value, { applyToLaunchedInstances: true });
     Tags.of(asg).add(SERVICE_TAG, service, { applyToLaunchedInstances: true });
