@@ -1,5 +1,10 @@
 # One image per service: docker build -f infrastructure/docker/service.Dockerfile --build-arg SERVICE=order .
-FROM node:20-bookworm-slim
+# Node 24, the active LTS line (Node 20 reached its end of life in April 2026). The services run
+# from their TypeScript sources through tsx, which is a runtime dependency of the root package
+# for that reason, so `npm ci --omit=dev` installs everything the CMD needs. The steps below are
+# performed in a clean folder, and the service started and asked for its health, by
+# infrastructure/cdk/test/image.test.ts (no Docker engine needed).
+FROM node:24-bookworm-slim
 ARG SERVICE
 RUN test -n "$SERVICE" || (echo "build arg SERVICE is required (order, inventory, payment, menu, loyalty, analytics)" && false)
 ENV SERVICE=$SERVICE NODE_ENV=production NPM_CONFIG_UPDATE_NOTIFIER=false
