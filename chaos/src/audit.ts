@@ -3,10 +3,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { BUCKETS, PaymentRequested, QUEUES, receiptKey, TABLES } from '@cloudcafe/contracts';
-import { awsEndpointUrl, HOST, labPaths, PORTS, readLabState } from '@cloudcafe/local-platform';
 // the documented points rule itself, so the audit and the service cannot drift apart
-import { pointsFor } from '@cloudcafe/loyalty/points';
+import { BUCKETS, PaymentRequested, pointsFor, QUEUES, receiptKey, TABLES } from '@cloudcafe/contracts';
+import { awsEndpointUrl, HOST, labPaths, PORTS, readLabState } from '@cloudcafe/local-platform';
 import pg from 'pg';
 import Value from 'typebox/value';
 import { INVARIANTS, type Invariant } from './audit-names.js';

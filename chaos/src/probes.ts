@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { METRICS_NAMESPACE } from '@cloudcafe/contracts';
 import { SERVICES, sumSeries } from '@cloudcafe/kit';
 import { adminTokenFile, labPaths, readLabState } from '@cloudcafe/local-platform';
 import { cloudWatchFor } from './commands/metrics.js';
@@ -192,7 +193,7 @@ async function readCloudWatch(probe: CloudWatchProbe, context: ProbeContext): Pr
             Id: 'probe',
             MetricStat: {
               Metric: {
-                Namespace: 'CloudCafe',
+                Namespace: METRICS_NAMESPACE,
                 MetricName: probe.metric,
                 Dimensions: [
                   { Name: 'Service', Value: probe.service },

@@ -7,6 +7,7 @@ import {
   GetMetricDataCommand,
   type MetricDataQuery,
 } from '@aws-sdk/client-cloudwatch';
+import { METRICS_NAMESPACE } from '@cloudcafe/contracts';
 import { localAwsEnv, SERVICES } from '@cloudcafe/local-platform';
 import type { Command } from 'commander';
 import { durationMs } from '../experiment/schema.js';
@@ -20,7 +21,7 @@ import { table } from '../table.js';
  * catalogue: namespace `CloudCafe`, dimensions `Service` and `Platform`.
  */
 
-export const NAMESPACE = 'CloudCafe';
+export const NAMESPACE = METRICS_NAMESPACE;
 
 /** What the review shows, in order; `ratio` rows are computed from two series. */
 export const REVIEW = [

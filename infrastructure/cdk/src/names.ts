@@ -1,7 +1,16 @@
 import {
+  CAFE_SERVICES,
+  CHAOS_LABEL,
+  CHAOS_TAG,
+  CLUSTER_NAME,
   TABLES as CONTRACT_TABLES,
+  httpPlacement,
+  K8S_NAMESPACE,
+  METRICS_NAMESPACE,
   PAYMENT_MAX_RECEIVE_COUNT,
   QUEUES,
+  SERVICE_REGISTRY,
+  SERVICE_TAG,
   STREAMS,
   TABLE_PARTITION_KEYS,
 } from '@cloudcafe/contracts';
@@ -12,7 +21,18 @@ import {
  * platforms without translation.
  */
 // Resource names are a contract shared with the services and the local lab: defined once.
-export { PAYMENT_MAX_RECEIVE_COUNT, QUEUES, STREAMS };
+// So are the platform names (services/contracts/src/platform.ts).
+export {
+  CHAOS_LABEL,
+  CHAOS_TAG,
+  CLUSTER_NAME,
+  K8S_NAMESPACE,
+  METRICS_NAMESPACE,
+  PAYMENT_MAX_RECEIVE_COUNT,
+  QUEUES,
+  SERVICE_TAG,
+  STREAMS,
+};
 
 /** Each table with its partition key, as CDK needs both. */
 export const TABLES = {
@@ -21,36 +41,28 @@ export const TABLES = {
   payments: { name: CONTRACT_TABLES.payments, partitionKey: TABLE_PARTITION_KEYS.payments },
 } as const;
 
-/** CloudWatch namespace and dimension names of every custom metric (see the kit's catalogue). */
-export const METRICS_NAMESPACE = 'CloudCafe';
 /** The `Platform` dimension value the services send when they run on AWS. */
 export const AWS_PLATFORM = 'aws';
 
-/** The opt-in tag for AWS resources that FIS may touch, and the label for Kubernetes objects. */
-export const CHAOS_TAG = { key: 'cloudcafe:chaos', value: 'allowed' } as const;
-export const CHAOS_LABEL = { key: 'cloudcafe.io/chaos', value: 'allowed' } as const;
-/** Tag naming the service a resource belongs to; FIS targets select on it. */
-export const SERVICE_TAG = 'cloudcafe:service';
-
-/** The Kubernetes namespace inventory and menu run in (infrastructure/k8s/base). */
-export const K8S_NAMESPACE = 'cloudcafe';
 /** The Kubernetes user FIS pod actions act as; bound to a Role in infrastructure/k8s/base. */
 export const FIS_K8S_USER = 'fis-experiment';
 /** The ServiceAccount FIS pod actions run their helper pod as (infrastructure/k8s/base). */
 export const FIS_K8S_SERVICE_ACCOUNT = 'fis-pod-actions';
 
-/** Every CloudCafe service with its API segment, platform and port on AWS. */
-export const SERVICES = {
-  order: { segment: 'orders', runsOn: 'ecs', port: 3001 },
-  inventory: { segment: 'inventory', runsOn: 'eks', port: 3002 },
-  payment: { segment: 'payments', runsOn: 'ecs', port: 3003 },
-  menu: { segment: 'menu', runsOn: 'eks', port: 3004 },
-  loyalty: { segment: 'loyalty', runsOn: 'ec2', port: 3005 },
-  analytics: { segment: 'analytics', runsOn: 'ec2', port: 3006 },
-} as const;
+export type ServiceName = (typeof CAFE_SERVICES)[number];
+export const SERVICE_NAMES: readonly ServiceName[] = CAFE_SERVICES;
 
-export type ServiceName = keyof typeof SERVICES;
-export const SERVICE_NAMES = Object.keys(SERVICES) as ServiceName[];
+/**
+ * Every CloudCafe service with its API segment, port, and where its HTTP API runs on AWS (what
+ * its load balancer targets): from the registry, where payment's charge path is the Lambda and
+ * its API an ECS service.
+ */
+export const SERVICES = Object.fromEntries(
+  CAFE_SERVICES.map((s) => [
+    s,
+    { segment: SERVICE_REGISTRY[s].segment, port: SERVICE_REGISTRY[s].port, runsOn: httpPlacement(s) },
+  ]),
+) as Record<ServiceName, { segment: string; port: number; runsOn: ReturnType<typeof httpPlacement> }>;
 
 /** Where the payment Lambda's handler lives, relative to the repository root. */
 export const PAYMENT_HANDLER_ENTRY = 'services/payment/src/handler.ts';

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { type KubernetesObject, renderKustomization } from '../src/kustomize.js';
-import { CHAOS_LABEL } from '../src/names.js';
+import { CHAOS_LABEL, K8S_NAMESPACE } from '../src/names.js';
 
 /**
  * Renders every kustomization with the real kustomize and validates each object offline:
@@ -79,6 +79,7 @@ for (const dir of OVERLAYS) {
       };
       t.ok(deployment, `${service} Deployment`);
       t.equal(deployment.spec.template.metadata.labels[CHAOS_LABEL.key], CHAOS_LABEL.value);
+      t.equal(deployment.metadata.namespace, K8S_NAMESPACE, 'in the registry namespace');
       const [container] = deployment.spec.template.spec.containers as Record<
         string,
         Record<string, unknown>

@@ -1,3 +1,4 @@
+import { CAFE_SERVICES, type CafeService, SERVICE_REGISTRY } from '@cloudcafe/contracts';
 /**
  * Every port the local lab uses, in one place. All listen on 127.0.0.1 only. The engines use
  * private ports so that a PostgreSQL or Redis already running on this machine is not touched.
@@ -39,15 +40,10 @@ export const PORTS = shifted({
   lambdaRuntime: 8091,
 });
 
-/** Where each service listens directly; the public way in is the gateway. */
-export const SERVICE_PORTS = shifted({
-  order: 3001,
-  inventory: 3002,
-  payment: 3003,
-  menu: 3004,
-  loyalty: 3005,
-  analytics: 3006,
-});
+/** Where each service listens directly (the registry's ports, shifted); the public way in is the gateway. */
+export const SERVICE_PORTS = shifted(
+  Object.fromEntries(CAFE_SERVICES.map((s) => [s, SERVICE_REGISTRY[s].port])) as Record<CafeService, number>,
+);
 
 export type ServiceName = keyof typeof SERVICE_PORTS;
 

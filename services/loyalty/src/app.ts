@@ -1,4 +1,4 @@
-import { OrderEvent } from '@cloudcafe/contracts';
+import { OrderEvent, TIER_NAMES } from '@cloudcafe/contracts';
 import {
   buildServiceApp,
   CafeError,
@@ -14,7 +14,6 @@ import Type from 'typebox';
 import { batchCalculation } from './batch-calculation.js';
 import type { LoyaltyConfig } from './config.js';
 import { createLedger } from './ledger.js';
-import { TIER_NAMES } from './points.js';
 
 /**
  * Loyalty: consumes order events from Kinesis (every shard) and keeps balances, tiers, a

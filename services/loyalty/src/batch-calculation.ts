@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
+import { tierOf } from '@cloudcafe/contracts';
 import { defineStressScenario } from '@cloudcafe/kit';
 import Type from 'typebox';
 import type { Ledger, LedgerEntry } from './ledger.js';
-import { tierOf } from './points.js';
 
 /**
  * Stress `batch-calculation`: the hourly points recalculation. Pass after pass until the

@@ -1,7 +1,7 @@
 import type { OrderEvent } from '@cloudcafe/contracts';
+import { pointsFor, TIERS, type Tier, tierOf } from '@cloudcafe/contracts';
 import type { Checkpoint, CheckpointStore } from '@cloudcafe/kit';
 import type { Redis } from 'ioredis';
-import { pointsFor, TIERS, type Tier, tierOf } from './points.js';
 
 /**
  * Loyalty state in Redis (MemoryDB on AWS). One Lua script applies one event atomically: the

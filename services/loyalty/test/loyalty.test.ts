@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { pointsFor, tierOf } from '@cloudcafe/contracts';
 import { labStatus, signalProcess, ToxiproxyClient, waitFor } from '@cloudcafe/local-platform';
 import {
   cancelled,
@@ -10,7 +11,6 @@ import {
   RUN,
 } from '@cloudcafe/test-support/order-events';
 import t from 'tap';
-import { pointsFor, tierOf } from '../src/points.js';
 
 // Integration tests on the shared lab: real Redis, the Kinesis emulator, the loyalty process
 // the lab supervises. Events are published here (the order service may not be running).

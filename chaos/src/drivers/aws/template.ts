@@ -1,42 +1,46 @@
 import type { CreateExperimentTemplateCommandInput } from '@aws-sdk/client-fis';
+import {
+  ALARM_NAMES,
+  CAFE_SERVICES,
+  CHAOS_TAG,
+  CLUSTER_NAME,
+  K8S_NAMESPACE,
+  SERVICE_REGISTRY,
+  SERVICE_TAG,
+  serviceErrorAlarm,
+} from '@cloudcafe/contracts';
 import { type Fault, faultTarget, durationMs as parseDuration } from '../../experiment/schema.js';
 
 /**
  * Vocabulary faults → AWS FIS experiment templates (DESIGN.md, fault vocabulary). Targets are
  * selected by the opt-in tag `cloudcafe:chaos=allowed` (and the pod label on EKS); each template
- * is stopped by the lab's CloudWatch alarms, the ones the CDK observability stack creates. Names
- * here mirror infrastructure/cdk/src/names.ts, which the orchestrator cannot import (it would
- * pull aws-cdk-lib into the CLI).
+ * is stopped by the lab's CloudWatch alarms, the ones the CDK observability stack creates. The
+ * names shared with the CDK app come from the registry in services/contracts.
  */
 
-export const CHAOS_TAG = { key: 'cloudcafe:chaos', value: 'allowed' } as const;
-export const SERVICE_TAG = 'cloudcafe:service';
-export const CLUSTER = 'cloudcafe';
-export const K8S_NAMESPACE = 'cloudcafe';
+export { CHAOS_TAG, K8S_NAMESPACE, SERVICE_TAG };
+
+const CLUSTER = CLUSTER_NAME;
 export const FIS_K8S_SERVICE_ACCOUNT = 'fis-pod-actions';
 /** The role CDK's chaos stack creates; the account is filled in from configuration. */
 export const DEFAULT_ROLE_NAME = 'cloudcafe-fis-experiments';
 /** Tag holding a hash of the template body, so an identical template is reused, not duplicated. */
 export const TEMPLATE_HASH_TAG = 'cloudcafe:template-hash';
 
-/** Where each service runs on AWS (DESIGN.md layout) and the port it answers on. */
-export const AWS_COMPUTE = {
-  order: { runsOn: 'ecs', port: 3001 },
-  inventory: { runsOn: 'eks', port: 3002 },
-  payment: { runsOn: 'lambda', port: 3003 },
-  menu: { runsOn: 'eks', port: 3004 },
-  loyalty: { runsOn: 'ec2', port: 3005 },
-  analytics: { runsOn: 'ec2', port: 3006 },
-} as const;
+/** Where each service's work runs on AWS (payment's is the Lambda) and the port it answers on. */
+export const AWS_COMPUTE = Object.fromEntries(
+  CAFE_SERVICES.map((s) => [s, { runsOn: SERVICE_REGISTRY[s].placement, port: SERVICE_REGISTRY[s].port }]),
+) as {
+  [S in (typeof CAFE_SERVICES)[number]]: { runsOn: (typeof SERVICE_REGISTRY)[S]['placement']; port: number };
+};
 type Compute = keyof typeof AWS_COMPUTE;
 
 /** Ports of the managed dependencies a link may point at. */
 const DEPENDENCY_PORTS: Readonly<Record<string, number>> = { postgres: 5432, redis: 6379, mongo: 27017 };
 
 /** Alarm names from the CDK observability stack (ALARM_NAMES and the per-service 5xx alarms). */
-export const CHECKOUT_ALARMS = ['cloudcafe-checkout-5xx-rate', 'cloudcafe-payment-dlq-not-empty'] as const;
-export const serviceAlarm = (service: string) =>
-  service === 'order' ? 'cloudcafe-checkout-5xx-rate' : `cloudcafe-${service}-5xx-rate`;
+export const CHECKOUT_ALARMS = [ALARM_NAMES.checkoutErrors, ALARM_NAMES.paymentDlq] as const;
+export const serviceAlarm = serviceErrorAlarm;
 
 /** The alarms that stop a fault on `service`: checkout health always, the service's own 5xx rate. */
 export function defaultStopAlarms(service: string): string[] {

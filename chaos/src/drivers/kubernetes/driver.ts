@@ -1,3 +1,4 @@
+import { CHAOS_LABEL, K8S_NAMESPACE } from '@cloudcafe/contracts';
 import type { Fault } from '../../experiment/schema.js';
 import type { ActiveFault, Driver, DriverOptions, Effect, InjectContext, JournalledFault } from '../types.js';
 import {
@@ -30,9 +31,9 @@ import {
  * - latency is refused: on Kubernetes it is a fault flag in the caller, not an API call.
  */
 
-export const CHAOS_LABEL = { key: 'cloudcafe.io/chaos', value: 'allowed' } as const;
+export { CHAOS_LABEL };
 export const NAME_LABEL = 'app.kubernetes.io/name';
-export const DEFAULT_NAMESPACE = 'cloudcafe';
+export const DEFAULT_NAMESPACE = K8S_NAMESPACE;
 /** Half the ready pods: a kill that takes everything tests nothing but an outage. */
 export const DEFAULT_MAX_PODS = '50%';
 

@@ -22,6 +22,7 @@ import { type KubernetesObject, REPO_ROOT, renderKustomization } from '../kustom
 import {
   AWS_PLATFORM,
   CHAOS_TAG,
+  CLUSTER_NAME,
   K8S_NAMESPACE,
   METRICS_NAMESPACE,
   SERVICE_NAMES,
@@ -93,7 +94,7 @@ export class ComputeStack extends Stack {
     ) as Record<ServiceName, elbv2.ApplicationTargetGroup>;
 
     this.ecsCluster = new ecs.Cluster(this, 'EcsCluster', {
-      clusterName: 'cloudcafe',
+      clusterName: CLUSTER_NAME,
       vpc,
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
       enableFargateCapacityProviders: true,
@@ -462,7 +463,7 @@ export class ComputeStack extends Stack {
     const { data } = this.props;
     const { eks: size } = this.settings.sizing;
     const cluster = new eks.Cluster(this, 'EksCluster', {
-      clusterName: 'cloudcafe',
+      clusterName: CLUSTER_NAME,
       version: eks.KubernetesVersion.V1_33,
       vpc,
       vpcSubnets: [{ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }],

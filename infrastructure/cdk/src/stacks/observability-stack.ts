@@ -1,3 +1,4 @@
+import { ALARM_NAMES, serviceErrorAlarm, serviceLatencyAlarm } from '@cloudcafe/contracts';
 import { CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -32,14 +33,8 @@ export const ERROR_RATE_THRESHOLD_PCT = 5;
 /** Seconds the oldest payment request may wait before the queue counts as stuck. */
 export const OLDEST_MESSAGE_THRESHOLD_S = 300;
 
-/** Names of the alarms other stacks and the runbooks refer to. */
-export const ALARM_NAMES = {
-  checkoutErrors: 'cloudcafe-checkout-5xx-rate',
-  paymentDlq: 'cloudcafe-payment-dlq-not-empty',
-  paymentErrors: 'cloudcafe-payment-lambda-errors',
-  paymentThrottles: 'cloudcafe-payment-lambda-throttles',
-  paymentQueueAge: 'cloudcafe-payment-queue-oldest-message',
-} as const;
+/** Names of the alarms other stacks and the runbooks refer to (services/contracts). */
+export { ALARM_NAMES };
 
 const RUNBOOKS = 'docs/runbooks';
 
@@ -174,9 +169,8 @@ export class ObservabilityStack extends Stack {
       label: `${service} 5xx %`,
       period,
     });
-    const checkout = service === 'order';
     this.alarm(`${service}ErrorRate`, {
-      alarmName: checkout ? ALARM_NAMES.checkoutErrors : `cloudcafe-${service}-5xx-rate`,
+      alarmName: serviceErrorAlarm(service),
       metric: errorRate,
       threshold: ERROR_RATE_THRESHOLD_PCT,
       evaluationPeriods: 3,
@@ -185,7 +179,7 @@ export class ObservabilityStack extends Stack {
       description: `More than ${ERROR_RATE_THRESHOLD_PCT}% of /api/${SERVICES[service].segment} answers are 5xx.`,
     });
     this.alarm(`${service}Latency`, {
-      alarmName: `cloudcafe-${service}-p99-latency`,
+      alarmName: serviceLatencyAlarm(service),
       metric: new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
         metricName: 'http_request_duration_ms',

@@ -1,10 +1,11 @@
 import { type CloudWatchClient, type MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { METRICS_NAMESPACE } from '@cloudcafe/contracts';
 import type { Logger } from 'pino';
 import type { MetricDefinition, MetricName } from './catalogue.js';
 import type { Metrics, MetricsSnapshot, SeriesSnapshot } from './registry.js';
 
 /** The CloudWatch namespace every CloudCafe metric lives in. */
-export const METRICS_NAMESPACE = 'CloudCafe';
+export { METRICS_NAMESPACE };
 
 /** PutMetricData's limits: datums per call, request size, distinct values per datum. */
 export const CLOUDWATCH_LIMITS = {

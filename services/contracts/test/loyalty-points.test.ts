@@ -1,5 +1,5 @@
 import t from 'tap';
-import { pointsFor, TIERS, tierOf } from '../src/points.js';
+import { pointsFor, TIERS, tierOf } from '../src/loyalty-points.js';
 
 t.test('one point per whole unit of currency, rounded down', async (t) => {
   t.equal(pointsFor(0), 0);

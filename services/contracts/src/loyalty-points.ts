@@ -1,5 +1,7 @@
 /**
- * The points rule and the tiers, in one place (docs/adr/0008 quotes them).
+ * The loyalty points rule and the tiers, in one place (docs/adr/0008 quotes them): a contract
+ * between the loyalty service, which applies it, and the chaos audit, which checks balances
+ * against it.
  *
  * - An `OrderConfirmed` earns 1 point per whole unit of currency of its total
  *   (`floor(totalCents / 100)`): a 4.50 order earns 4 points. Once per order, whatever the
