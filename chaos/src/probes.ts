@@ -37,17 +37,36 @@ export interface Call {
   readonly error: string | undefined;
 }
 
-async function call(probe: HttpProbe): Promise<Call> {
-  const state = readLabState(labPaths());
-  if (!state) throw new Error('the lab is not up: run `npx cloudcafe lab up` first');
-  const headers: Record<string, string> = {};
-  if (probe.admin)
-    headers.authorization = `Bearer ${readFileSync(adminTokenFile(labPaths()), 'utf8').trim()}`;
-  if (probe.body) headers['content-type'] = 'application/json';
+/**
+ * Where probes send their requests: the system's public entry and the admin credential. The
+ * local lab's comes from its state file; any other (the lab reached from elsewhere, a cluster's
+ * ingress, an ALB) from a target file (`--target`, platform.ts).
+ */
+export interface ProbeTarget {
+  readonly gateway: () => string;
+  readonly adminToken: () => string;
+}
+
+/** The running local lab, read from `.cloudcafe/` when a probe runs. */
+export const labTarget: ProbeTarget = {
+  gateway() {
+    const state = readLabState(labPaths());
+    if (!state) throw new Error('the lab is not up: run `npx cloudcafe lab up` first');
+    return state.gateway;
+  },
+  adminToken: () => readFileSync(adminTokenFile(labPaths()), 'utf8').trim(),
+};
+
+async function call(probe: HttpProbe, target: ProbeTarget): Promise<Call> {
   const timeoutMs = probe.timeout ? durationMs(probe.timeout) : 5000;
   const started = performance.now();
   try {
-    const res = await fetch(`${state.gateway}${probe.path}`, {
+    // inside the try: a target that cannot be resolved (the lab is down) is a failed call
+    const gateway = target.gateway();
+    const headers: Record<string, string> = {};
+    if (probe.admin) headers.authorization = `Bearer ${target.adminToken()}`;
+    if (probe.body) headers['content-type'] = 'application/json';
+    const res = await fetch(`${gateway}${probe.path}`, {
       method: probe.method ?? 'GET',
       headers,
       body: probe.body ? JSON.stringify(probe.body) : undefined,
@@ -88,13 +107,15 @@ const describeCall = (c: Call) =>
 export interface ProbeContext {
   readonly k6Api?: string;
   readonly platform?: string;
+  /** Where HTTP and metric probes go; the local lab when absent. */
+  readonly target?: ProbeTarget;
 }
 
 /** Runs a probe once and judges it against its tolerance. */
 export async function runProbe(probe: Probe, context: ProbeContext = {}): Promise<ProbeResult> {
   switch (probe.type) {
     case 'http':
-      return runHttpProbe(probe);
+      return runHttpProbe(probe, context.target ?? labTarget);
     case 'metric':
     case 'k6':
     case 'cloudwatch':
@@ -104,21 +125,23 @@ export async function runProbe(probe: Probe, context: ProbeContext = {}): Promis
 
 /** For abort checks at 1 Hz: one reading (an HTTP error-rate probe counts a 5xx as a failure). */
 export async function runProbeOnce(probe: Probe, context: ProbeContext = {}): Promise<ProbeResult> {
-  return probe.type === 'http' ? runHttpOnce(probe) : runNumericProbe(probe, context);
+  return probe.type === 'http'
+    ? runHttpOnce(probe, context.target ?? labTarget)
+    : runNumericProbe(probe, context);
 }
 
 /**
  * An HTTP probe. An error-rate tolerance is judged over a burst of calls spread across its
  * window (at most 10 calls), since one call cannot have a rate.
  */
-async function runHttpProbe(probe: HttpProbe): Promise<ProbeResult> {
+async function runHttpProbe(probe: HttpProbe, target: ProbeTarget): Promise<ProbeResult> {
   const at = new Date().toISOString();
   if (probe.tolerance.type === 'error-rate') {
     const samples = 10;
     const spacing = durationMs(probe.tolerance.window) / samples;
     const calls: Call[] = [];
     for (let i = 0; i < samples; i++) {
-      calls.push(await call(probe));
+      calls.push(await call(probe, target));
       if (i < samples - 1) await new Promise((r) => setTimeout(r, spacing));
     }
     const failed = calls.filter((c) => !withinTolerance(probe.tolerance, c)).length;
@@ -133,12 +156,12 @@ async function runHttpProbe(probe: HttpProbe): Promise<ProbeResult> {
       at,
     };
   }
-  return runHttpOnce(probe);
+  return runHttpOnce(probe, target);
 }
 
-async function runHttpOnce(probe: HttpProbe): Promise<ProbeResult> {
+async function runHttpOnce(probe: HttpProbe, target: ProbeTarget): Promise<ProbeResult> {
   const at = new Date().toISOString();
-  const c = await call(probe);
+  const c = await call(probe, target);
   return {
     name: probe.name,
     ok: withinTolerance(probe.tolerance, c),
@@ -161,11 +184,12 @@ const describeRange = (t: RangeTolerance) =>
       : `≥ ${t.min}`;
 
 /** Sums a Prometheus series over the label sets that match `labels`, from the service's /metrics. */
-async function readMetric(probe: MetricProbe): Promise<number> {
-  const state = readLabState(labPaths());
+async function readMetric(probe: MetricProbe, target: ProbeTarget): Promise<number> {
   const segment = (SERVICES as Record<string, { segment: string } | undefined>)[probe.service]?.segment;
-  if (!state || !segment) throw new Error(`service ${probe.service} is not in the running lab`);
-  const res = await fetch(`${state.gateway}/api/${segment}/metrics`, { signal: AbortSignal.timeout(5000) });
+  if (!segment) throw new Error(`no service ${probe.service}`);
+  const res = await fetch(`${target.gateway()}/api/${segment}/metrics`, {
+    signal: AbortSignal.timeout(5000),
+  });
   if (!res.ok) throw new Error(`${probe.service} /metrics answered ${res.status}`);
   return sumSeries(await res.text(), probe.metric, probe.labels);
 }
@@ -228,7 +252,7 @@ async function runNumericProbe(
   try {
     const value =
       probe.type === 'metric'
-        ? await readMetric(probe)
+        ? await readMetric(probe, context.target ?? labTarget)
         : probe.type === 'k6'
           ? await readK6(probe, context)
           : await readCloudWatch(probe, context);

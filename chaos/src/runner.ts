@@ -10,6 +10,7 @@ import {
 import type { Journal } from './journal.js';
 import type { Platform } from './platform.js';
 import type { ProbeResult } from './probes.js';
+import { Aborted } from './run/abort.js';
 import { FaultBook, type FaultRecord } from './run/faults.js';
 import { type BackgroundLoad, finishLoad, startLoad } from './run/load.js';
 import { auditInvariants, hypothesis, method, type RunContext, recovery, rollback } from './run/phases.js';
@@ -140,7 +141,8 @@ async function lifecycle(
   let before: ProbeResult[];
   try {
     before = await hypothesis(context, options.signal);
-  } catch {
+  } catch (error) {
+    if (!(error instanceof Aborted)) throw error;
     return finished({
       ...empty,
       verdict: 'aborted',

@@ -106,9 +106,11 @@ function queueReader() {
   };
 }
 
-/** Starts sampling once a second until `stop()`. */
-export function startSampler(): Sampler {
-  const gateway = readLabState(labPaths())?.gateway;
+/**
+ * Starts sampling once a second until `stop()`. The monitor calls `gateway` (the run's target;
+ * the local lab's when not given); the queue depths are read from the local lab's SQS.
+ */
+export function startSampler(gateway: string | undefined = readLabState(labPaths())?.gateway): Sampler {
   const started = Date.now();
   const samples: Sample[] = [];
   let targets: readonly string[] = [];

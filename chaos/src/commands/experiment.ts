@@ -10,7 +10,8 @@ import {
 } from '../experiment/load.js';
 import { durationMs, type Experiment, PLATFORMS, type Platform } from '../experiment/schema.js';
 import { Journal, type JournalEvent, newRunId } from '../journal.js';
-import { platformFor } from '../platform.js';
+import { platformFor, targetFromFile } from '../platform.js';
+import type { ProbeTarget } from '../probes.js';
 import { passed, type RunSummary, writeReports } from '../report.js';
 import { type ExperimentResult, plan, runExperiment } from '../runner.js';
 import { table } from '../table.js';
@@ -127,6 +128,18 @@ function interruptible(runId: string): { signal: AbortSignal; dispose(): void } 
   };
 }
 
+const TARGET_HELP =
+  'a JSON file {"gateway", "adminTokenFile"}: probe that entry instead of the local lab\'s state file';
+
+/** The value, or undefined when reading it throws (a lab that is not up has no gateway). */
+function safely(read: () => string): string | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
+
 function parsePlatform(value: string): Platform {
   if (!(PLATFORMS as readonly string[]).includes(value)) {
     throw new Error(`--platform must be one of ${PLATFORMS.join(', ')}`);
@@ -151,6 +164,8 @@ export async function runAndReport(options: {
   gapMs?: number;
   gameday?: string;
   driverOptions?: DriverOptions;
+  /** Where the probes go; the local lab's state file when absent. */
+  target?: ProbeTarget;
 }): Promise<{ dir: string; ok: boolean }> {
   const runId = newRunId(options.name);
   const journal = new Journal(runId, { name: options.name, platform: options.platform });
@@ -159,11 +174,11 @@ export async function runAndReport(options: {
     if (line) process.stdout.write(`${line}\n`);
   });
   const { signal, dispose } = interruptible(runId);
-  const target = platformFor(options.platform, options.driverOptions);
+  const target = platformFor(options.platform, options.driverOptions, options.target);
   const origin = Date.now();
   const startedAt = new Date(origin).toISOString();
   const results: ExperimentResult[] = [];
-  const sampler = startSampler();
+  const sampler = startSampler(options.target ? safely(options.target.gateway) : undefined);
   try {
     if (options.gameday) {
       journal.record('gameday.started', {
@@ -248,11 +263,14 @@ export function registerExperimentCommands(program: Command): void {
       .description('run one experiment against the lab and write reports/<run-id>/')
       .argument('<file>', 'an experiment file or id')
       .option('--platform <platform>', 'local | kubernetes | aws', 'local')
+      .option('--target <file>', TARGET_HELP)
       .option('--dry-run', 'print the plan; touch nothing'),
   ).action(
     async (
       file: string,
-      opts: { platform: string; dryRun?: boolean; yes?: boolean } & Parameters<typeof driverOptionsFrom>[0],
+      opts: { platform: string; dryRun?: boolean; yes?: boolean; target?: string } & Parameters<
+        typeof driverOptionsFrom
+      >[0],
     ) => {
       const platform = parsePlatform(opts.platform);
       const e = loadExperiment(experimentFile(file));
@@ -263,7 +281,13 @@ export function registerExperimentCommands(program: Command): void {
         if (!opts.dryRun) process.stdout.write(`(dry run: pass --yes to inject on ${platform})\n`);
         return;
       }
-      const { ok } = await runAndReport({ name: e.id, experiments: [e], platform, driverOptions });
+      const { ok } = await runAndReport({
+        name: e.id,
+        experiments: [e],
+        platform,
+        driverOptions,
+        ...(opts.target ? { target: targetFromFile(opts.target) } : {}),
+      });
       if (!ok) process.exitCode = 1;
     },
   );
@@ -274,11 +298,14 @@ export function registerExperimentCommands(program: Command): void {
       .description('run a game day: an ordered list of experiments with warm-up and gaps')
       .argument('[name]', 'a game day in chaos/gamedays (or a file)', 'default')
       .option('--platform <platform>', 'local | kubernetes | aws', 'local')
+      .option('--target <file>', TARGET_HELP)
       .option('--dry-run', 'print the plan; touch nothing'),
   ).action(
     async (
       name: string,
-      opts: { platform: string; dryRun?: boolean; yes?: boolean } & Parameters<typeof driverOptionsFrom>[0],
+      opts: { platform: string; dryRun?: boolean; yes?: boolean; target?: string } & Parameters<
+        typeof driverOptionsFrom
+      >[0],
     ) => {
       const platform = parsePlatform(opts.platform);
       const { gameday, experiments } = loadGameDay(gameDayFile(name));
@@ -300,6 +327,7 @@ export function registerExperimentCommands(program: Command): void {
         warmupMs: durationMs(gameday.warmup),
         gapMs: durationMs(gameday.gap),
         driverOptions,
+        ...(opts.target ? { target: targetFromFile(opts.target) } : {}),
       });
       if (!ok) process.exitCode = 1;
     },

@@ -82,6 +82,8 @@ export function fakePlatform(script: FakeScript = {}): FakePlatform {
   return {
     name: 'local',
     calls,
+    // never called: the fake's probes answer themselves
+    target: { gateway: () => 'http://fake-platform.invalid', adminToken: () => 'fake' },
     probe,
     probeOnce: probe,
     audit: async () => [],
