@@ -16,6 +16,7 @@ import { passed, type RunSummary, writeReports } from '../report.js';
 import { type ExperimentResult, plan, runExperiment } from '../runner.js';
 import { table } from '../table.js';
 import { startSampler } from '../telemetry.js';
+import { assertNotHalted } from './halt.js';
 
 /** One readable line per journal event: the live progress view of a run. */
 function progressLine(event: JournalEvent): string | undefined {
@@ -167,6 +168,7 @@ export async function runAndReport(options: {
   /** Where the probes go; the local lab's state file when absent. */
   target?: ProbeTarget;
 }): Promise<{ dir: string; ok: boolean }> {
+  assertNotHalted();
   const runId = newRunId(options.name);
   const journal = new Journal(runId, { name: options.name, platform: options.platform });
   journal.onEvent((event) => {

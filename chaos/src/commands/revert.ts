@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { labPaths, readLabState, signalProcess, ToxiproxyClient } from '@cloudcafe/local-platform';
 import type { Command } from 'commander';
 import { addDriverFlags, driverFor, driverOptionsFrom } from '../drivers/index.js';
-import type { Effect, JournalledFault } from '../drivers/types.js';
+import type { DriverOptions, Effect, JournalledFault } from '../drivers/types.js';
 import { PLATFORMS, type Platform } from '../experiment/schema.js';
 import { FaultKeys, type JournalEvent, REPORTS_DIR } from '../journal.js';
 
@@ -87,6 +87,55 @@ function cacheLinks(fault: JournalledFault): string[] {
     .map((l) => l.name);
 }
 
+/**
+ * Undoes every fault one journal holds as still in force, and journals each undo in that same
+ * file (so a second pass does not undo twice, and a failed undo is tried again). Shared by
+ * `experiment revert` and `halt`.
+ */
+export async function undoJournal(
+  file: string,
+  options: { driverOptions: DriverOptions; dryRun: boolean; by: string; write: (line: string) => void },
+): Promise<{ undone: number; failed: number }> {
+  if (!existsSync(file)) throw new Error(`no journal at ${file}`);
+  const journal = JSON.parse(readFileSync(file, 'utf8')) as JournalFile;
+  const platform = (journal.platform ?? 'local') as Platform;
+  if (!PLATFORMS.includes(platform)) throw new Error(`the journal names an unknown platform: ${platform}`);
+  const faults = unreverted(journal);
+  if (faults.length === 0) {
+    options.write(`${journal.runId}: every fault was reverted; nothing to do`);
+    return { undone: 0, failed: 0 };
+  }
+  const driver = driverFor(platform, options.driverOptions);
+  let failed = 0;
+  for (const fault of faults) {
+    const what = `${fault.spec.type} "${fault.name}" (${fault.tag}) on ${platform}`;
+    if (options.dryRun) {
+      options.write(`would undo ${what}${fault.revertInfo ? `: ${JSON.stringify(fault.revertInfo)}` : ''}`);
+      continue;
+    }
+    const effect = await (platform === 'local'
+      ? undoLocal(fault)
+      : (driver.undo?.(fault) ?? undoLocal(fault))
+    ).catch((e: Error) => ({ verified: false, detail: `undo failed: ${e.message}` }));
+    if (!effect.verified) failed++;
+    options.write(`${effect.verified ? '✓' : '✗'} ${what}: ${effect.detail}`);
+    const experimentId = journal.events.find(
+      (e) => e.type === 'fault.injecting' && e.tag === fault.tag,
+    )?.experiment;
+    journal.events.push({
+      at: new Date().toISOString(),
+      type: effect.verified ? 'fault.reverted' : 'fault.revert-failed',
+      fault: fault.name,
+      tag: fault.tag,
+      ...(experimentId ? { experiment: experimentId } : {}),
+      effect,
+      by: options.by,
+    });
+    writeFileSync(file, `${JSON.stringify(journal, null, 2)}\n`);
+  }
+  return { undone: options.dryRun ? 0 : faults.length - failed, failed };
+}
+
 export function registerRevertCommand(program: Command): void {
   const experiment = program.commands.find((c) => c.name() === 'experiment');
   if (!experiment) throw new Error('the experiment command must be registered before revert');
@@ -97,48 +146,12 @@ export function registerRevertCommand(program: Command): void {
       .argument('<run-id>', 'a run id (reports/<run-id>) or a journal.json path')
       .option('--dry-run', 'list what would be undone; touch nothing'),
   ).action(async (runId: string, opts: { dryRun?: boolean } & Parameters<typeof driverOptionsFrom>[0]) => {
-    const file = journalPath(runId);
-    if (!existsSync(file)) throw new Error(`no journal at ${file}`);
-    const journal = JSON.parse(readFileSync(file, 'utf8')) as JournalFile;
-    const platform = (journal.platform ?? 'local') as Platform;
-    if (!PLATFORMS.includes(platform)) throw new Error(`the journal names an unknown platform: ${platform}`);
-    const faults = unreverted(journal);
-    if (faults.length === 0) {
-      process.stdout.write(`${journal.runId}: every fault was reverted; nothing to do\n`);
-      return;
-    }
-    const driver = driverFor(platform, driverOptionsFrom(opts));
-    let failed = 0;
-    for (const fault of faults) {
-      const what = `${fault.spec.type} "${fault.name}" (${fault.tag}) on ${platform}`;
-      if (opts.dryRun) {
-        process.stdout.write(
-          `would undo ${what}${fault.revertInfo ? `: ${JSON.stringify(fault.revertInfo)}` : ''}\n`,
-        );
-        continue;
-      }
-      const effect = await (platform === 'local'
-        ? undoLocal(fault)
-        : (driver.undo?.(fault) ?? undoLocal(fault))
-      ).catch((e: Error) => ({ verified: false, detail: `undo failed: ${e.message}` }));
-      if (!effect.verified) failed++;
-      process.stdout.write(`${effect.verified ? '✓' : '✗'} ${what}: ${effect.detail}\n`);
-      // recorded in the run's own journal, so a second revert does not undo twice (and one
-      // that failed is tried again)
-      const experimentId = journal.events.find(
-        (e) => e.type === 'fault.injecting' && e.tag === fault.tag,
-      )?.experiment;
-      journal.events.push({
-        at: new Date().toISOString(),
-        type: effect.verified ? 'fault.reverted' : 'fault.revert-failed',
-        fault: fault.name,
-        tag: fault.tag,
-        ...(experimentId ? { experiment: experimentId } : {}),
-        effect,
-        by: 'experiment revert',
-      });
-      writeFileSync(file, `${JSON.stringify(journal, null, 2)}\n`);
-    }
+    const { failed } = await undoJournal(journalPath(runId), {
+      driverOptions: driverOptionsFrom(opts),
+      dryRun: opts.dryRun === true,
+      by: 'experiment revert',
+      write: (line) => process.stdout.write(`${line}\n`),
+    });
     if (failed > 0) process.exitCode = 1;
   });
 }

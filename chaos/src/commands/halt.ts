@@ -1,0 +1,148 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { healLab, labPaths, labStatus, readLabState } from '@cloudcafe/local-platform';
+import type { Command } from 'commander';
+import { addDriverFlags, driverOptionsFrom } from '../drivers/index.js';
+import { PLATFORMS, type Platform } from '../experiment/schema.js';
+import { REPORTS_DIR } from '../journal.js';
+import { labTarget } from '../probes.js';
+import { undoJournal } from './revert.js';
+
+/**
+ * `cloudcafe halt`: the global stop. It blocks new runs first, then reverts every fault in
+ * force on the platform — found in every run's journal (each undone through the same path as
+ * `experiment revert`, whatever became of the orchestrator that injected it) and, on the local
+ * platform, in the lab itself (toxics, cut links, paused processes, fault flags, stress runs) —
+ * and keeps runs blocked until `cloudcafe halt --release`.
+ *
+ * Known limit: on kubernetes and aws what is undone is what the journals name (scaled-down
+ * Deployments, NetworkPolicies, FIS experiments, by the drivers' undo); the platform itself is
+ * not yet searched for faults no journal on this machine knows of.
+ */
+
+interface HaltRecord {
+  readonly since: string;
+  readonly platform: Platform;
+}
+
+export const haltFile = (): string => join(labPaths().stateDir, 'halt.json');
+
+export function haltedSince(): HaltRecord | undefined {
+  const file = haltFile();
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as HaltRecord) : undefined;
+}
+
+/** Throws while a halt is in force: nothing is injected until someone releases it. */
+export function assertNotHalted(): void {
+  const halt = haltedSince();
+  if (halt) {
+    throw new Error(
+      `chaos is halted (since ${halt.since}, ${halt.platform}): no run starts until \`npx cloudcafe halt --release\``,
+    );
+  }
+}
+
+function journals(): string[] {
+  if (!existsSync(REPORTS_DIR)) return [];
+  return readdirSync(REPORTS_DIR)
+    .map((run) => join(REPORTS_DIR, run, 'journal.json'))
+    .filter((file) => existsSync(file));
+}
+
+const platformOf = (file: string): Platform => {
+  const named = (JSON.parse(readFileSync(file, 'utf8')) as { platform?: string }).platform ?? 'local';
+  return (PLATFORMS as readonly string[]).includes(named) ? (named as Platform) : 'local';
+};
+
+/** Service admin calls through the lab's gateway: every fault flag off, every stress run cancelled. */
+async function quietServices(write: (line: string) => void): Promise<number> {
+  const state = readLabState(labPaths());
+  if (!state) return 0;
+  const headers = { authorization: `Bearer ${labTarget.adminToken()}` };
+  let failed = 0;
+  for (const service of state.services) {
+    const api = service.health.replace(/\/health$/, '');
+    try {
+      const { flags } = (await (await fetch(`${api}/admin/flags`, { headers })).json()) as {
+        flags: { name: string; active: string }[];
+      };
+      for (const flag of flags.filter((f) => f.active !== 'off')) {
+        const res = await fetch(`${api}/admin/flags/${flag.name}`, { method: 'DELETE', headers });
+        write(`${res.ok ? '✓' : '✗'} ${service.name}: fault flag ${flag.name} (${flag.active}) off`);
+        if (!res.ok) failed++;
+      }
+      const stress = (await (await fetch(`${api}/stress`, { headers })).json()) as {
+        active?: { runId: string; scenario: string; state: string };
+      };
+      if (stress.active?.state === 'running') {
+        const { scenario, runId } = stress.active;
+        const res = await fetch(`${api}/stress/${scenario}/runs/${runId}/cancel`, {
+          method: 'POST',
+          headers,
+        });
+        write(`${res.ok ? '✓' : '✗'} ${service.name}: stress run ${scenario} ${runId} cancelled`);
+        if (!res.ok) failed++;
+      }
+    } catch (error) {
+      failed++;
+      write(`✗ ${service.name}: ${(error as Error).message}`);
+    }
+  }
+  return failed;
+}
+
+async function halt(
+  platform: Platform,
+  opts: Parameters<typeof driverOptionsFrom>[0] & { dryRun?: boolean },
+) {
+  const write = (line: string) => process.stdout.write(`${line}\n`);
+  if (!opts.dryRun) {
+    mkdirSync(dirname(haltFile()), { recursive: true });
+    writeFileSync(haltFile(), `${JSON.stringify({ since: new Date().toISOString(), platform })}\n`);
+    write(`halted: no run starts until \`npx cloudcafe halt --release\``);
+  }
+  let failed = 0;
+  for (const file of journals().filter((f) => platformOf(f) === platform)) {
+    const result = await undoJournal(file, {
+      driverOptions: driverOptionsFrom(opts),
+      dryRun: opts.dryRun === true,
+      by: 'halt',
+      write: () => {},
+    }).catch((error: Error) => ({ undone: 0, failed: 1, error }));
+    if (result.undone || result.failed) write(`${file}: ${result.undone} undone, ${result.failed} failed`);
+    failed += result.failed;
+  }
+  if (platform === 'local' && !opts.dryRun && (await labStatus())?.ready) {
+    const { healed } = await healLab();
+    for (const what of healed) write(`✓ healed ${what}`);
+    failed += await quietServices(write);
+  }
+  if (failed > 0) process.exitCode = 1;
+  write(failed > 0 ? `${failed} could not be undone: see above` : 'every fault found is undone');
+}
+
+export function registerHaltCommand(program: Command): void {
+  addDriverFlags(
+    program
+      .command('halt')
+      .description('stop all chaos: revert every fault in force and block new runs until --release')
+      .option('--platform <platform>', 'local | kubernetes | aws', 'local')
+      .option('--release', 'lift the halt: runs may start again')
+      .option('--dry-run', 'list what would be undone; touch nothing'),
+  ).action(
+    async (
+      opts: { platform: string; release?: boolean; dryRun?: boolean } & Parameters<
+        typeof driverOptionsFrom
+      >[0],
+    ) => {
+      if (!(PLATFORMS as readonly string[]).includes(opts.platform))
+        throw new Error(`--platform must be one of ${PLATFORMS.join(', ')}`);
+      if (opts.release) {
+        rmSync(haltFile(), { force: true });
+        process.stdout.write('released: runs may start again\n');
+        return;
+      }
+      await halt(opts.platform as Platform, opts);
+    },
+  );
+}
