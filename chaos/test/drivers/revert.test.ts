@@ -5,11 +5,10 @@ import { join } from 'node:path';
 import { labPaths, REPO_ROOT, readLabState, ToxiproxyClient } from '@cloudcafe/local-platform';
 import t from 'tap';
 import { unreverted } from '../../src/commands/revert.js';
-import { KubeStandIn } from './kube-stand-in.js';
 
 // `cloudcafe experiment revert <run-id>` as a user runs it after a crash: only the journal to go
-// on. Local faults are undone on the lab's real Toxiproxy; Kubernetes ones against the STAND-IN
-// API server (no real API server can run here).
+// on. Local faults are undone on the lab's real Toxiproxy; Kubernetes ones on a real control
+// plane, in kubernetes.integration.test.ts.
 
 const dir = mkdtempSync(join(tmpdir(), 'cloudcafe-revert-'));
 const toxiproxy = new ToxiproxyClient();
@@ -28,7 +27,7 @@ function journal(platform: string, events: Record<string, unknown>[]): string {
   return file;
 }
 
-/** Asynchronous, so the stand-in server in this process can answer the CLI while it runs. */
+/** The CLI as a user runs it, in a process of its own. */
 function cli(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
@@ -104,43 +103,5 @@ t.test(
     const events = (JSON.parse(readFileSync(file, 'utf8')) as { events: { type: string; by?: string }[] })
       .events;
     t.equal(events.filter((e) => e.type === 'fault.reverted' && e.by === 'experiment revert').length, 2);
-  },
-);
-
-t.test(
-  'kubernetes: a paused Deployment is scaled back to its journalled replicas (stand-in API server)',
-  async (t) => {
-    // Prepare: the crashed run had scaled inventory from 3 to 0
-    const api = new KubeStandIn();
-    api.addDeployment('inventory', 0);
-    const server = await api.start();
-    t.teardown(() => api.stop());
-    const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(kubeconfig, api.kubeconfig(server));
-    const file = journal('kubernetes', [
-      {
-        type: 'fault.injecting',
-        fault: 'pause',
-        spec: { type: 'pause', process: 'inventory' },
-        tag: 'cloudcafe-crashed-0',
-      },
-      {
-        type: 'fault.revert-info',
-        fault: 'pause',
-        revert: { platform: 'kubernetes', namespace: 'cloudcafe', deployment: 'inventory', replicas: 3 },
-      },
-    ]);
-
-    // Act
-    const run = await cli(file, '--kubeconfig', kubeconfig, '--context', 'lab');
-
-    // Assess
-    t.equal(run.status, 0, run.stderr);
-    t.match(run.stdout, /✓ pause "pause"/);
-    t.equal(api.deployments.get('inventory')?.replicas, 3);
-    t.same(
-      api.requests.filter((r) => r.method === 'PATCH').map((r) => r.body),
-      [{ spec: { replicas: 3 } }],
-    );
   },
 );

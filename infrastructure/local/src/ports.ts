@@ -51,5 +51,18 @@ export const SERVICE_PORTS = shifted({
 
 export type ServiceName = keyof typeof SERVICE_PORTS;
 
+/**
+ * The real Kubernetes control plane the Kubernetes driver's tests start (chaos/test/support/
+ * kube-control-plane.ts): high ports, shifted like the lab's so two runs can share a machine.
+ */
+export const KUBE_CONTROL_PLANE_PORTS = shifted({
+  etcdClient: 32379,
+  etcdPeer: 32380,
+  apiServer: 36443,
+  controllerManager: 30257,
+  scheduler: 30259,
+  kwok: 30247,
+});
+
 /** Toxiproxy listens for the links from this port upwards (see topology.ts). */
 export const LINK_PORT_BASE = 21000 + PORT_OFFSET;
