@@ -1,6 +1,3 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '@cloudcafe/local-platform';
 import t from 'tap';
@@ -12,6 +9,7 @@ import {
   type ControlPlane,
   startControlPlane,
 } from '../support/kube-control-plane.js';
+import { crashedJournal, revertCli } from '../support/revert-cli.js';
 
 // Every test here runs against a REAL control plane (etcd, kube-apiserver, kube-controller-
 // manager, kube-scheduler; support/kube-control-plane.ts) with kwok playing the kubelets of
@@ -310,9 +308,7 @@ t.test('undo from a crashed run restores the journalled replicas', async (t) => 
 t.test('`cloudcafe experiment revert` scales a crashed run’s paused Deployment back', async (t) => {
   // Prepare: what a run killed mid-pause leaves: inventory at 0, and its journal
   await cp.kubectl(['-n', NAMESPACE, 'scale', 'deployment/inventory', '--replicas=0']);
-  const file = join(mkdtempSync(join(tmpdir(), 'cloudcafe-revert-')), 'journal.json');
-  const at = new Date().toISOString();
-  const events = [
+  const file = crashedJournal('kubernetes', [
     {
       type: 'fault.injecting',
       fault: 'pause',
@@ -324,28 +320,13 @@ t.test('`cloudcafe experiment revert` scales a crashed run’s paused Deployment
       fault: 'pause',
       revert: { platform: 'kubernetes', namespace: NAMESPACE, deployment: 'inventory', replicas: 2 },
     },
-  ];
-  writeFileSync(
-    file,
-    JSON.stringify({
-      runId: 'crashed-run',
-      platform: 'kubernetes',
-      events: events.map((e) => ({ at, experiment: 'x', ...e })),
-    }),
-  );
+  ]);
 
   // Act
-  const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-    execFile(
-      'npx',
-      ['cloudcafe', 'experiment', 'revert', file, '--kubeconfig', cp.kubeconfig, '--context', CONTEXT],
-      { cwd: REPO_ROOT, env: process.env, timeout: 180_000 },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    ),
-  );
+  const run = await revertCli(file, '--kubeconfig', cp.kubeconfig, '--context', CONTEXT);
 
   // Assess
-  t.equal(run.code, 0, run.stderr);
+  t.equal(run.status, 0, run.stderr);
   t.match(run.stdout, /✓ pause "pause"/);
   t.equal((await json<Obj>(['-n', NAMESPACE, 'get', 'deployment', 'inventory'])).spec?.replicas, 2);
   t.equal((await runningPods(NAMESPACE, 'inventory')).length, 2);

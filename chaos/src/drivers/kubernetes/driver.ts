@@ -24,9 +24,11 @@ import {
  * - pause: scale the Deployment to zero, restore the exact previous replicas; verified by the
  *   pods being gone, and on revert by readiness regained.
  * - partition `a-to-b`: NetworkPolicies only ever allow, so a second policy cannot deny what b's
- *   own policy admits. The driver narrows every policy selecting b's pods so its peers exclude
- *   `a`'s pods (or adds one, named by the fault's tag, when none selects them) and puts each
- *   policy back exactly on revert.
+ *   own policy admits. The driver narrows every policy selecting b's pods that admits anything
+ *   so its peers exclude `a`'s pods (or adds one, named by the fault's tag, when no policy
+ *   selects them) and puts each policy back exactly on revert. It refuses a policy that admits
+ *   traffic to b but selects more than b's pods: narrowing that would change workloads that
+ *   did not opt in.
  * - latency is refused: on Kubernetes it is a fault flag in the caller, not an API call.
  */
 
