@@ -26,8 +26,10 @@ const BARE_NAMESPACE = 'cloudcafe-bare';
 /** A workload that did NOT opt in (no cloudcafe.io/chaos label), with a policy of its own. */
 const NOT_OPTED_IN = 'loyalty';
 
+const startedAt = Date.now();
 const cp: ControlPlane = await startControlPlane();
 t.teardown(() => cp.stop());
+t.comment(`control plane up in ${Date.now() - startedAt} ms, on ${cp.server}`);
 t.comment(
   `control plane: ${cp.versions.kubernetes}; ${cp.versions.etcd}; ${cp.versions.kwok}; ${cp.versions.kubectl}`,
 );
@@ -69,7 +71,23 @@ function deployment(ns: string, name: string, optedIn: boolean) {
       selector: { matchLabels: { 'app.kubernetes.io/name': name } },
       template: {
         metadata: { labels },
-        spec: { automountServiceAccountToken: false, containers: [{ name, image: `cloudcafe/${name}:lab` }] },
+        spec: {
+          automountServiceAccountToken: false,
+          // what the namespace's `restricted` Pod Security admission demands (namespace.yaml);
+          // without it the API refuses the ReplicaSet's pods
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 1000,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name,
+              image: `cloudcafe/${name}:lab`,
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+            },
+          ],
+        },
       },
     },
   };

@@ -67,6 +67,9 @@ export interface AuditEvent {
   readonly requestObject?: unknown;
 }
 
+/** The user the tests, kubectl and the driver act as. */
+const ADMIN_USER = 'cloudcafe-admin';
+
 /** Who the harness's own audit marker comes from, so tests can tell it from the driver. */
 const HARNESS_AGENT = 'cloudcafe-test-harness';
 
@@ -192,23 +195,31 @@ const healthy =
 // ── configuration files ───────────────────────────────────────────────────────────────────
 
 interface Credentials {
+  /** The admin user's: the tests, kubectl and the driver; the one the audit log records. */
   readonly token: string;
+  /** The controller-manager's, the scheduler's and kwok's, so their calls stay out of the log. */
+  readonly componentsToken: string;
   readonly tokenFile: string;
   readonly saKey: string;
   readonly saPub: string;
 }
 
-/** A static admin token (group system:masters) and the service-account signing keys. */
+/** Static tokens (group system:masters) and the service-account signing keys. */
 function writeCredentials(dir: string): Credentials {
   const token = randomBytes(24).toString('hex');
+  const componentsToken = randomBytes(24).toString('hex');
   const tokenFile = join(dir, 'tokens.csv');
-  writeFileSync(tokenFile, `${token},cloudcafe-admin,cloudcafe-admin,"system:masters"\n`, { mode: 0o600 });
+  writeFileSync(
+    tokenFile,
+    `${token},${ADMIN_USER},${ADMIN_USER},"system:masters"\n${componentsToken},cloudcafe-components,cloudcafe-components,"system:masters"\n`,
+    { mode: 0o600 },
+  );
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const saKey = join(dir, 'sa.key');
   const saPub = join(dir, 'sa.pub');
   writeFileSync(saKey, privateKey.export({ type: 'pkcs1', format: 'pem' }), { mode: 0o600 });
   writeFileSync(saPub, publicKey.export({ type: 'spki', format: 'pem' }));
-  return { token, tokenFile, saKey, saPub };
+  return { token, componentsToken, tokenFile, saKey, saPub };
 }
 
 /**
@@ -224,7 +235,7 @@ kind: Policy
 omitStages: [RequestReceived, ResponseStarted]
 rules:
   - level: Request
-    users: [cloudcafe-admin]
+    users: [${ADMIN_USER}]
   - level: None
 `,
   );
@@ -262,11 +273,11 @@ clusters:
   - name: ${CONTEXT}
     cluster: { server: "${server}", certificate-authority-data: ${ca} }
 users:
-  - name: cloudcafe-admin
+  - name: ${ADMIN_USER}
     user: { token: ${token} }
 contexts:
   - name: ${CONTEXT}
-    context: { cluster: ${CONTEXT}, user: cloudcafe-admin, namespace: default }
+    context: { cluster: ${CONTEXT}, user: ${ADMIN_USER}, namespace: default }
 current-context: ${CONTEXT}
 `,
     { mode: 0o600 },
@@ -432,16 +443,16 @@ export async function startControlPlane(stateDir = join(labPaths().stateDir, 'ku
     await ready(api, healthy(`${server}/readyz`));
     const caFile = certificateAuthority(stateDir);
     writeKubeconfig(kubeconfig, server, caFile, creds.token);
+    const components = join(stateDir, 'components.kubeconfig');
+    writeKubeconfig(components, server, caFile, creds.componentsToken);
 
     const cm = launch(
       'kube-controller-manager',
       tools.bin('kube-controller-manager'),
       [
-        ...componentArgs(kubeconfig, PORTS.controllerManager),
+        ...componentArgs(components, PORTS.controllerManager),
         `--service-account-private-key-file=${creds.saKey}`,
         `--root-ca-file=${caFile}`,
-        // no cloud and no kubelets: the node IPAM and the cloud loops have nothing to do
-        '--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller',
       ],
       logDir,
     );
@@ -449,7 +460,7 @@ export async function startControlPlane(stateDir = join(labPaths().stateDir, 'ku
     const sched = launch(
       'kube-scheduler',
       tools.bin('kube-scheduler'),
-      componentArgs(kubeconfig, PORTS.scheduler),
+      componentArgs(components, PORTS.scheduler),
       logDir,
     );
     running.push(sched);
@@ -458,7 +469,7 @@ export async function startControlPlane(stateDir = join(labPaths().stateDir, 'ku
     const kwok = launch(
       'kwok',
       tools.bin('kwok'),
-      [`--kubeconfig=${kubeconfig}`, `--config=${kwokConfig}`],
+      [`--kubeconfig=${components}`, `--config=${kwokConfig}`],
       logDir,
     );
     running.push(kwok);

@@ -217,7 +217,8 @@ async function killFault(
         let replacements: string[] = [];
         await until(`${fault.process} pods replaced`, async () => {
           const now = await readyNow();
-          replacements = now.map((p) => p.metadata.name).filter((n) => !victims.includes(n));
+          const before = ready.map((p) => p.metadata.name);
+          replacements = now.map((p) => p.metadata.name).filter((n) => !before.includes(n));
           return now.length >= ready.length && now.every((p) => !victims.includes(p.metadata.name));
         });
         return {
