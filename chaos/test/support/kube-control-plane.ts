@@ -91,7 +91,7 @@ export function kubeTools(): Tools {
   ].filter((b) => !existsSync(join(dir, 'bin', b)));
   if (missing.length > 0 || !existsSync(join(dir, 'stages'))) {
     throw new Error(
-      `the Kubernetes control plane is not built (missing in ${dir}: ${missing.join(', ') || 'stages'}); run \`bash scripts/bootstrap-kube\` (about 25 minutes the first time)`,
+      `the Kubernetes control plane is not built (missing in ${dir}: ${missing.join(', ') || 'stages'}); run \`bash scripts/bootstrap-kube\` (25 to 50 minutes the first time)`,
     );
   }
   return { bin: (name) => join(dir, 'bin', name), stages: join(dir, 'stages') };
