@@ -37,6 +37,19 @@ const newItem = (name: string, priceCents = 495) => ({
   available: true,
 });
 
+// The lab reports the menu ready once it answers its health check; on a busy machine FerretDB
+// can still be slow to answer its first queries (a fresh lab's SQLite files are cold), and a
+// read that outlives the driver's socket timeout is a 502. Wait for the event, a read answered,
+// before the tests below count answers.
+await waitFor(
+  'the menu to answer a read',
+  async () => (await call('/api/menu/categories').catch(() => undefined))?.status === 200,
+  {
+    timeoutMs: 120_000,
+    intervalMs: 500,
+  },
+);
+
 t.test('the seeded menu pages through with a cursor', async (t) => {
   // Prepare
   const categories = await call<{ categories: { id: string; itemCount: number }[] }>('/api/menu/categories');
