@@ -3,7 +3,7 @@
 # from their TypeScript sources through tsx, which is a runtime dependency of the root package
 # for that reason, so `npm ci --omit=dev` installs everything the CMD needs. The steps below are
 # performed in a clean folder, and the service started and asked for its health, by
-# infrastructure/cdk/test/image.test.ts (no Docker engine needed).
+# infrastructure/cdk/test/image.integration.test.ts (no Docker engine needed).
 FROM node:24-bookworm-slim
 ARG SERVICE
 RUN test -n "$SERVICE" || (echo "build arg SERVICE is required (order, inventory, payment, menu, loyalty, analytics)" && false)

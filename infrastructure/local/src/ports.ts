@@ -47,5 +47,19 @@ export const SERVICE_PORTS = shifted(
 
 export type ServiceName = keyof typeof SERVICE_PORTS;
 
+/**
+ * The real Kubernetes control plane the Kubernetes driver's tests start (chaos/test/support/
+ * kube-control-plane.ts): high ports, shifted like the lab's so two runs can share a machine,
+ * and below Linux's ephemeral range (32768 up), where any outgoing connection may hold one.
+ */
+export const KUBE_CONTROL_PLANE_PORTS = shifted({
+  etcdClient: 24379,
+  etcdPeer: 24380,
+  apiServer: 24443,
+  controllerManager: 24257,
+  scheduler: 24259,
+  kwok: 24247,
+});
+
 /** Toxiproxy listens for the links from this port upwards (see topology.ts). */
 export const LINK_PORT_BASE = 21000 + PORT_OFFSET;

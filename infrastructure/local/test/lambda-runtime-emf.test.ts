@@ -6,7 +6,7 @@ import { LambdaRuntime } from '../src/lambda-runtime/runtime.js';
 
 // The runtime's EMF bridge on its own: the lines come from the kit's real EMF logger, the
 // counts land in a real registry. Queue, instance pool and flags are stubs because bridging a
-// line touches none of them (the end-to-end path runs in lambda-runtime.test.ts on the lab).
+// line touches none of them (the end-to-end path runs in lambda-runtime.integration.test.ts on the lab).
 
 const metricsOf = () => createMetrics({ service: 'payment', platform: 'local', processMetrics: false });
 

@@ -5,7 +5,7 @@ import { type StockItems, StockLanes } from '../src/stock-lane.js';
 import type { StockState } from '../src/stock-plan.js';
 
 // The lane's batching against an in-memory compare-and-swap store (a stand-in for the SKU
-// item: same contract as the DynamoDB adapter, tested against dynalite in stock-crash.test.ts).
+// item: same contract as the DynamoDB adapter, tested against dynalite in stock-crash.integration.test.ts).
 
 class MemoryItems implements StockItems {
   writes = 0;

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { createHealth } from '../src/health.js';
 
@@ -45,18 +44,17 @@ t.test('a check slower than its timeout fails, and is told to stop', async (t) =
       signal.addEventListener('abort', () => {
         aborted = true;
       });
-      await sleep(5000, undefined, { signal }).catch(() => {});
+      // settles only when aborted: a health check that waited for it would never answer
+      await new Promise((resolve) => signal.addEventListener('abort', resolve));
     },
     { timeoutMs: 50 },
   );
-  const started = Date.now();
 
   const { statusCode, body } = await health.check();
 
   t.equal(statusCode, 503);
   t.match(body.checks.dynamodb, { status: 'fail', error: 'timed out after 50 ms' });
-  t.ok(Date.now() - started < 1000, 'did not wait for the slow check');
-  t.ok(aborted);
+  t.ok(aborted, 'the slow check was told to stop');
 });
 
 t.test('a check that throws synchronously is a failure, not a crash', async (t) => {

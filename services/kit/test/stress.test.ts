@@ -113,7 +113,8 @@ t.test('the signal fires at the run’s own duration and the run completes', asy
   });
 
   t.equal(run.state, 'completed');
-  t.ok(Date.now() - started >= 95 && Date.now() - started < 2000);
+  // a lower bound only: a loaded machine can make the run late, never early
+  t.ok(Date.now() - started >= 95, 'not before its duration');
 });
 
 t.test('a run that ignores its signal is marked failed after the grace period', async (t) => {

@@ -25,9 +25,11 @@ import {
  * - pause: scale the Deployment to zero, restore the exact previous replicas; verified by the
  *   pods being gone, and on revert by readiness regained.
  * - partition `a-to-b`: NetworkPolicies only ever allow, so a second policy cannot deny what b's
- *   own policy admits. The driver narrows every policy selecting b's pods so its peers exclude
- *   `a`'s pods (or adds one, named by the fault's tag, when none selects them) and puts each
- *   policy back exactly on revert.
+ *   own policy admits. The driver narrows every policy selecting b's pods that admits anything
+ *   so its peers exclude `a`'s pods (or adds one, named by the fault's tag, when no policy
+ *   selects them) and puts each policy back exactly on revert. It refuses a policy that admits
+ *   traffic to b but selects more than b's pods: narrowing that would change workloads that
+ *   did not opt in.
  * - latency is refused: on Kubernetes it is a fault flag in the caller, not an API call.
  */
 
@@ -216,7 +218,8 @@ async function killFault(
         let replacements: string[] = [];
         await until(`${fault.process} pods replaced`, async () => {
           const now = await readyNow();
-          replacements = now.map((p) => p.metadata.name).filter((n) => !victims.includes(n));
+          const before = ready.map((p) => p.metadata.name);
+          replacements = now.map((p) => p.metadata.name).filter((n) => !before.includes(n));
           return now.length >= ready.length && now.every((p) => !victims.includes(p.metadata.name));
         });
         return {
@@ -290,6 +293,40 @@ async function pauseFault(
   };
 }
 
+/** A policy with no ingress rule admits nothing: there is nothing in it to narrow. */
+const admitsIngress = (policy: NetworkPolicy) => (policy.spec.ingress ?? []).length > 0;
+
+/** Whether every ingress peer of the policy already leaves `from`'s pods out. */
+const excludesEverywhere = (policy: NetworkPolicy, from: string) =>
+  (policy.spec.ingress ?? []).every(
+    (rule) =>
+      (rule.from ?? []).length > 0 &&
+      (rule.from ?? []).every(
+        (peer) =>
+          peer.ipBlock !== undefined ||
+          (peer.podSelector?.matchExpressions ?? []).some(
+            (e) => e.key === NAME_LABEL && e.operator === 'NotIn' && e.values?.includes(from),
+          ),
+      ),
+  );
+
+/**
+ * The policies a partition must narrow: those selecting the target that admit anything. Each
+ * must select the target by name; a wider one (a namespace-wide allow, say) also admits traffic
+ * to workloads that did not opt in, and narrowing it would change them too, so it is refused
+ * before anything is written.
+ */
+function policiesToNarrow(selecting: readonly NetworkPolicy[], to: string): NetworkPolicy[] {
+  const admitting = selecting.filter(admitsIngress);
+  const wide = admitting.filter((p) => p.spec.podSelector.matchLabels?.[NAME_LABEL] !== to);
+  if (wide.length > 0) {
+    throw new Error(
+      `NetworkPolicy ${wide.map((p) => p.metadata.name).join(', ')} admits traffic to ${to} but selects more than ${to}'s pods; narrowing it would touch workloads that did not opt in, so give ${to} a policy of its own`,
+    );
+  }
+  return admitting;
+}
+
 async function partitionFault(
   client: KubeClient,
   s: Settings,
@@ -300,50 +337,42 @@ async function partitionFault(
   const { from, to } = linkEnds(fault.link);
   const deployment = await optedIn(client, s.namespace, to);
   const targetLabels = { ...(deployment.spec.template.metadata?.labels ?? { [NAME_LABEL]: to }) };
-  const list = await client.send<NetworkPolicyList>(calls.listPolicies(s.namespace));
-  const originals = list.items.filter((p) => selects(p, targetLabels));
-  const created = originals.length === 0 ? tag : undefined;
+  const selectingNow = async () =>
+    (await client.send<NetworkPolicyList>(calls.listPolicies(s.namespace))).items.filter((p) =>
+      selects(p, targetLabels),
+    );
+  const selecting = await selectingNow();
+  const originals = policiesToNarrow(selecting, to);
+  // Only a target no policy selects is open to all; one a deny-only policy selects admits
+  // nothing already, and a new allow policy would open it up instead of cutting it off.
+  const created = selecting.length === 0 ? tag : undefined;
   ctx?.revertInfo({
     platform: 'kubernetes',
     namespace: s.namespace,
     policies: originals,
     createdPolicy: created,
   });
-  const applied: NetworkPolicy[] = [];
   if (created) {
-    applied.push(
-      await client.send<NetworkPolicy>(
-        calls.createPolicy(s.namespace, newDenyPolicy(s.namespace, tag, targetLabels, from)),
-      ),
-    );
+    await client.send(calls.createPolicy(s.namespace, newDenyPolicy(s.namespace, tag, targetLabels, from)));
   }
   for (const p of originals) {
-    applied.push(await client.send<NetworkPolicy>(calls.replacePolicy(s.namespace, denyingPolicy(p, from))));
+    await client.send(calls.replacePolicy(s.namespace, denyingPolicy(p, from)));
   }
   let reverted: Effect | undefined;
   return {
     fault,
     revertPlan: created
       ? `DELETE NetworkPolicy ${s.namespace}/${created}`
-      : `PUT back NetworkPolicies ${originals.map((p) => p.metadata.name).join(', ')} as they were`,
+      : `PUT back NetworkPolicies ${originals.map((p) => p.metadata.name).join(', ') || '(none changed)'} as they were`,
     async verify(): Promise<Effect> {
-      const now = await client.send<NetworkPolicyList>(calls.listPolicies(s.namespace));
-      const denying = now.items.filter(
-        (p) =>
-          selects(p, targetLabels) &&
-          (p.spec.ingress ?? []).every((r) =>
-            (r.from ?? []).every(
-              (peer) =>
-                peer.ipBlock !== undefined ||
-                (peer.podSelector?.matchExpressions ?? []).some(
-                  (e) => e.key === NAME_LABEL && e.operator === 'NotIn' && e.values?.includes(from),
-                ),
-            ),
-          ),
-      );
+      const now = await selectingNow();
+      const open = now.filter((p) => admitsIngress(p) && !excludesEverywhere(p, from));
       return {
-        verified: denying.length > 0 && denying.length === applied.length,
-        detail: `NetworkPolicies ${denying.map((p) => p.metadata.name).join(', ') || '(none)'} admit no ${from} pod to ${to} (as read back from the API; the CNI enforces them)`,
+        verified: now.length > 0 && open.length === 0,
+        detail:
+          open.length > 0
+            ? `NetworkPolicies ${open.map((p) => p.metadata.name).join(', ')} still admit ${from} pods to ${to}`
+            : `NetworkPolicies ${now.map((p) => p.metadata.name).join(', ') || '(none)'} select ${to} and admit no ${from} pod (as read back from the API; the CNI enforces them)`,
       };
     },
     async revert(): Promise<Effect> {

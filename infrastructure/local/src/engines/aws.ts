@@ -15,7 +15,7 @@ import { httpOk } from '../probes.js';
 import type { EngineSpec } from './types.js';
 
 /**
- * The local AWS: three emulators, chosen by the contract tests in test/aws-contract.test.ts
+ * The local AWS: three emulators, chosen by the contract tests in test/aws-contract.integration.test.ts
  * (docs/adr/0002-local-aws-emulators.md has the results and the figures).
  *
  * - moto server: Kinesis, S3, CloudWatch, FIS, on PORTS.aws.

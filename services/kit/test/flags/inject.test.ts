@@ -72,7 +72,8 @@ t.test('dependency-latency adds its milliseconds to the call', async (t) => {
   await withInjectedFaults(flags, async () => 1);
 
   const elapsed = performance.now() - started;
-  t.ok(elapsed >= 195 && elapsed < 600, `took ${Math.round(elapsed)} ms`);
+  // a lower bound only: a loaded machine can add to the delay, never take from it
+  t.ok(elapsed >= 195, `took ${Math.round(elapsed)} ms`);
 });
 
 t.test('the injected delay can be cancelled', async (t) => {

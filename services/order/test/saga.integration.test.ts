@@ -104,9 +104,8 @@ t.test(
   },
 );
 
-/** Places `buyers` orders of one unit of `sku` at once; each answer with its status and time. */
+/** Places `buyers` orders of one unit of `sku` at once; each answer with its status. */
 async function burst(sku: string, buyers: number) {
-  const started = Date.now();
   return Promise.all(
     Array.from({ length: buyers }, async () => {
       const res = await fetch(`${lab().gateway}/api/orders`, {
@@ -119,7 +118,6 @@ async function burst(sku: string, buyers: number) {
         status: res.status,
         retryAfter: res.headers.get('retry-after'),
         body: (await res.json()) as Accepted & ErrorBody,
-        ms: Date.now() - started,
       };
     }),
   );
@@ -199,10 +197,9 @@ t.test(
       shed.every((a) => a.body.error.code === 'CAFE_ERR_RATE_LIMITED' && Number(a.retryAfter) >= 1),
       'each shed answer has the stable code and a Retry-After',
     );
-    t.ok(
-      Math.max(...shed.map((a) => a.ms)) < 15_000,
-      'shed before the order service would have timed out on inventory (15 s)',
-    );
+    // "shed before the order service timed out on inventory" is the no-5xx check above: that
+    // timeout answers 504. A clock here would also count the 300 requests' own queueing on a
+    // busy machine, which says nothing about the service.
     await eventually('the stock to show exactly the accepted orders', async () => {
       const s = await stock(sku);
       return s.reserved + s.sold === accepted.length + 1 && s.available === 999 - accepted.length;

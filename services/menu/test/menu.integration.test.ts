@@ -37,6 +37,19 @@ const newItem = (name: string, priceCents = 495) => ({
   available: true,
 });
 
+// The lab reports the menu ready once it answers its health check; on a busy machine FerretDB
+// can still be slow to answer its first queries (a fresh lab's SQLite files are cold), and a
+// read that outlives the driver's socket timeout is a 502. Wait for the event, a read answered,
+// before the tests below count answers.
+await waitFor(
+  'the menu to answer a read',
+  async () => (await call('/api/menu/categories').catch(() => undefined))?.status === 200,
+  {
+    timeoutMs: 120_000,
+    intervalMs: 500,
+  },
+);
+
 t.test('the seeded menu pages through with a cursor', async (t) => {
   // Prepare
   const categories = await call<{ categories: { id: string; itemCount: number }[] }>('/api/menu/categories');
@@ -147,8 +160,8 @@ t.test('Redis cut by Toxiproxy: the menu still answers 200 from MongoDB', async 
   );
   t.equal(item.status, 200);
   t.ok((await counter('cache_misses_total')) - missesBefore >= 21, 'cache_misses_total shows the outage');
-  const slowest = Math.max(...answers.map((a) => a.ms));
-  t.ok(slowest < 2000, `no read waits long on the dead cache (slowest ${Math.round(slowest)} ms)`);
+  // how long a read takes is not asserted here: a cut link refuses at once, so the two outcomes
+  // are not far enough apart for a busy machine; the slow-cache test below separates them
   const health = await call<{ checks: { name: string; ok: boolean }[] }>('/api/menu/health/ready');
   t.equal(health.status, 200, 'still ready: the cache is not required');
   // Act: heal, and the cache comes back by itself
@@ -168,7 +181,7 @@ t.test('Redis slow (latency toxic): reads fall back within the command timeout',
     name: 'slow-redis',
     type: 'latency',
     stream: 'downstream',
-    attributes: { latency: 1500, jitter: 0 },
+    attributes: { latency: 8000, jitter: 0 },
   });
   t.teardown(() => toxiproxy.removeToxic('menu-to-redis', 'slow-redis').catch(() => {}));
   const answers = [];
@@ -177,8 +190,9 @@ t.test('Redis slow (latency toxic): reads fall back within the command timeout',
     answers.every((a) => a.status === 200),
     'every read answered 200',
   );
+  // two outcomes far apart: the 100 ms command timeout and a database read, or the 8 s cache
   const slowest = Math.max(...answers.map((a) => a.ms));
-  t.ok(slowest < 1000, `faster than the 1.5 s cache (slowest ${Math.round(slowest)} ms)`);
+  t.ok(slowest < 4000, `far faster than the 8 s cache (slowest ${Math.round(slowest)} ms)`);
 });
 
 t.test('input that could become a MongoDB operator is refused with a 400', async (t) => {

@@ -114,7 +114,7 @@ t.test('an abort condition that breaches stops the method at once and rolls back
   - type: fault
     name: cut the link
     fault: { type: partition, link: ${link} }
-    duration: 60s
+    duration: 10m
 abort:
   - name: health stays green
     for: 2s
@@ -124,12 +124,16 @@ abort:
   const run = cli('experiment', 'run', file);
   const code = await run.exit;
   t.equal(code, 1, 'the run fails');
-  t.ok(Date.now() - started < 45_000, 'it did not wait out the 60 s fault');
+  // two outcomes far apart: an abort ends the run seconds after the breach; a run that missed
+  // it would hold the fault its full 10 minutes
+  t.ok(Date.now() - started < 300_000, 'it did not wait out the 10-minute fault');
   t.match(run.stdout, /ABORT: health stays green \(rollback started \d+ ms after the breach was seen\)/);
   t.match(run.stdout, /ABORTED/);
   t.equal((await toxiproxy.proxy(link)).enabled, true, 'the link is back');
   const results = JSON.parse(readFileSync(join(reportDir(run.stdout) as string, 'results.json'), 'utf8'));
-  t.ok(results.results[0].abort.reactionMs < 1000, `reaction ${results.results[0].abort.reactionMs} ms`);
+  // the same margin for the reaction: milliseconds when the checks run beside the method,
+  // minutes if the rollback waited for the fault to end
+  t.ok(results.results[0].abort.reactionMs < 60_000, `reaction ${results.results[0].abort.reactionMs} ms`);
 });
 
 t.test('Ctrl-C mid-fault rolls back first, then exits non-zero', async (t) => {

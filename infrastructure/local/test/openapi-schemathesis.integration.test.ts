@@ -15,8 +15,9 @@ t.teardown(async () => {
 
 // schemathesis (PyPI, installed by scripts/bootstrap) fuzzes every service's published OpenAPI
 // document through the gateway of the running lab: zero 5xx, zero responses that break their
-// declared schema, status or content type. The whole file stays under 3 minutes: the time
-// budget is shared out between the services the lab runs.
+// declared schema, status or content type. Each run does a fixed amount of work (at most 25
+// cases per operation, one seed), never "as much as fits in N seconds": a time budget made a
+// busy machine's run a different, shorter run, and its end raced the kill timer below.
 //
 // Two kinds of admin operation are left out on purpose, because they change the lab's
 // behaviour by design: setting a fault flag (dependency-errors makes 503s on purpose) and
@@ -25,7 +26,8 @@ t.teardown(async () => {
 
 const paths = labPaths();
 const SCHEMATHESIS = join(paths.venvBin, 'schemathesis');
-const TOTAL_BUDGET_S = 120;
+/** A ceiling for a hung schemathesis, far above a run's few tens of seconds: never a pace. */
+const HUNG_AFTER_MS = 240_000;
 const CHECKS = [
   'not_a_server_error',
   'response_schema_conformance',
@@ -56,7 +58,6 @@ if (!state) throw new Error('the lab is not up: run through `npm test` or `npx c
 if (!existsSync(SCHEMATHESIS)) throw new Error(`${SCHEMATHESIS} is missing: run scripts/bootstrap`);
 const token = readFileSync(state.adminTokenFile, 'utf8').trim();
 const services = state.services.filter((s): s is typeof s & { name: ServiceName } => s.name in SERVICES);
-const perServiceS = Math.max(10, Math.floor(TOTAL_BUDGET_S / Math.max(1, services.length)));
 
 /**
  * Turns off every fault flag still active on a service. Earlier files set flags on purpose
@@ -99,8 +100,6 @@ for (const service of services) {
         '/(stress/[^/]+|admin/flags/[^/]+)$',
         '--max-examples',
         '25',
-        '--max-time',
-        String(perServiceS),
         '--request-timeout',
         '10',
         '--seed',
@@ -110,7 +109,7 @@ for (const service of services) {
         'none',
         '--no-color',
       ],
-      (perServiceS + 30) * 1000,
+      HUNG_AFTER_MS,
     );
     // Assess
     const summary = output.split('\n').slice(-40).join('\n');
