@@ -253,6 +253,8 @@ export class LabDaemon {
 
   private async handleControl(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', `http://${HOST}`);
+    // Every POST body is read, capped and parsed, whether its command uses it or not.
+    const body = req.method === 'POST' ? await readBody(req) : {};
     if (req.method === 'GET' && url.pathname === '/status') {
       reply(res, 200, {
         ready: this.state !== undefined,
@@ -263,7 +265,6 @@ export class LabDaemon {
     }
     const signal = /^\/processes\/([\w-]+)\/signal$/.exec(url.pathname);
     if (req.method === 'POST' && signal?.[1]) {
-      const body = await readBody(req);
       const sig = body.signal as ControlSignal;
       if (!SIGNALS.includes(sig)) {
         refuse(

@@ -3,7 +3,7 @@ export type { EngineSpec, LabPaths, ProcessSpec } from './engines/types.js';
 export { PUBLIC_PATHS, ROUTES } from './gateway.js';
 export { healLab, type LabStatus, labDown, labStatus, labUp, logFile, signalProcess } from './lab-client.js';
 export { LinkProbeError, linkRoundTrip, medianRoundTrip } from './link-probe.js';
-export { adminTokenFile, labPaths, REPO_ROOT } from './paths.js';
+export { adminTokenFile, labPaths, REPO_ROOT, serviceTokenFile } from './paths.js';
 export { HOST, PORTS, SERVICE_PORTS, type ServiceName } from './ports.js';
 export { httpOk, tcpOpen, waitFor } from './probes.js';
 export { type LabState, readLabState } from './state.js';
