@@ -42,18 +42,22 @@ const aws = createAwsClients({
 });
 log.info({ modelDigest: model.digest, rounds: model.rounds, buildMs: Math.round(model.buildMs) }, 'init');
 
-let resultsQueueUrl: string | undefined = config.PAYMENT_RESULTS_QUEUE_URL;
+/** A queue's URL: the configured one, or looked up by name once and kept for the instance's life. */
+function queueUrl(name: string, configured: string | undefined): () => Promise<string> {
+  let url = configured;
+  return async () => {
+    url ??= (await aws.sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
+    if (!url) throw new Error(`no queue URL for ${name}`);
+    return url;
+  };
+}
+
 const deps: PaymentDeps = {
   ledger: new PaymentLedger(aws.documentClient, config.PAYMENTS_TABLE),
   s3: aws.s3,
   sqs: aws.sqs,
   receiptsBucket: config.RECEIPTS_BUCKET,
-  resultsQueueUrl: async () => {
-    resultsQueueUrl ??= (await aws.sqs.send(new GetQueueUrlCommand({ QueueName: QUEUES.paymentResults })))
-      .QueueUrl;
-    if (!resultsQueueUrl) throw new Error(`no queue URL for ${QUEUES.paymentResults}`);
-    return resultsQueueUrl;
-  },
+  resultsQueueUrl: queueUrl(QUEUES.paymentResults, config.PAYMENT_RESULTS_QUEUE_URL),
   gatewayUrl: config.PAYMENT_GATEWAY_URL,
   gatewayTimeoutMs: config.GATEWAY_TIMEOUT_MS,
   model,
@@ -61,15 +65,9 @@ const deps: PaymentDeps = {
   log,
 };
 
-let requestsQueueUrl: string | undefined = config.PAYMENT_REQUESTS_QUEUE_URL;
 const retry: RequeueDeps = {
   sqs: aws.sqs,
-  requestsQueueUrl: async () => {
-    requestsQueueUrl ??= (await aws.sqs.send(new GetQueueUrlCommand({ QueueName: QUEUES.paymentRequests })))
-      .QueueUrl;
-    if (!requestsQueueUrl) throw new Error(`no queue URL for ${QUEUES.paymentRequests}`);
-    return requestsQueueUrl;
-  },
+  requestsQueueUrl: queueUrl(QUEUES.paymentRequests, config.PAYMENT_REQUESTS_QUEUE_URL),
   windowSeconds: config.PAYMENT_RETRY_WINDOW_SECONDS,
 };
 
