@@ -27,12 +27,19 @@ t.teardown(async () => {
 const paths = labPaths();
 const SCHEMATHESIS = join(paths.venvBin, 'schemathesis');
 const TOTAL_BUDGET_S = 120;
-const CHECKS = [
-  'not_a_server_error',
-  'response_schema_conformance',
-  'status_code_conformance',
-  'content_type_conformance',
-].join(',');
+/**
+ * `--checks all` (ignored auth, use after free, resource availability, headers, schemas, status
+ * codes, no 5xx …) but three that judge validation strictness rather than correctness, each
+ * measured with all checks on (issue 15): `negative_data_rejection` (query strings are coerced,
+ * so `limit=true` reads as 1), `positive_data_acceptance` (a schema-valid order for a SKU that
+ * does not exist is a 400 by a domain rule the schema cannot state) and `unsupported_method`
+ * (Fastify answers an undeclared QUERY with 400, not 405). With all checks on, no service
+ * answered a 5xx or a response that breaks its schema.
+ */
+const CHECKS = 'all';
+const EXCLUDED_CHECKS = ['negative_data_rejection', 'positive_data_acceptance', 'unsupported_method'].join(
+  ',',
+);
 
 /**
  * The admin token goes in through the environment, never the arguments (anyone on the machine
@@ -105,6 +112,8 @@ for (const service of services) {
         state.gateway,
         '--checks',
         CHECKS,
+        '--exclude-checks',
+        EXCLUDED_CHECKS,
         '--exclude-path-regex',
         '/(stress/[^/]+|admin/flags/[^/]+)$',
         '--max-examples',
