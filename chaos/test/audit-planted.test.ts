@@ -14,6 +14,7 @@ import {
   ToxiproxyClient,
   waitFor,
 } from '@cloudcafe/local-platform';
+import { api } from '@cloudcafe/test-support/gateway';
 import t from 'tap';
 import { audit, type Invariant } from '../src/audit.js';
 
@@ -33,22 +34,6 @@ const admin = () => bearer(lab().adminTokenFile);
 const service = () => bearer(serviceTokenFile(labPaths()));
 const SIMULATOR = `http://${HOST}:${PORTS.paymentGatewaySimulator}/api/payment-gateway/v1`;
 const aws = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
-
-async function api<T = Record<string, unknown>>(
-  method: string,
-  url: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: T }> {
-  const res = await fetch(url.startsWith('http') ? url : `${lab().gateway}${url}`, {
-    method,
-    headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...headers },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-}
 
 interface Order {
   orderId: string;
@@ -123,7 +108,10 @@ t.test('no-double-charge fails on a second capture at the gateway, seen in its c
 });
 
 t.test('stock-matches-orders fails on stock committed with no order behind it', async (t) => {
-  // Prepare: the issue's item 1, done by an insider holding the service credential
+  // Prepare: the issue's item 1, done by an insider holding the service credential. Test
+  // files that play the order service (inventory's own) leave such stock behind on purpose, so
+  // what this test owns is its SKU, and the baseline says what "clean again" means.
+  const before = await verdict('stock-matches-orders');
   const sku = `PLANT-${randomBytes(4).toString('hex').toUpperCase()}`;
   t.equal((await api('PUT', `/api/inventory/${sku}`, { name: sku, price: 100 }, admin())).status, 200);
   t.equal((await api('POST', `/api/inventory/${sku}/restock`, { quantity: 10 }, admin())).status, 200);
@@ -149,7 +137,7 @@ t.test('stock-matches-orders fails on stock committed with no order behind it', 
 
   // Assess
   t.equal(result.ok, false);
-  t.match(result.examples, [`${sku} sold=3 > confirmed 0`]);
+  t.ok(result.examples.includes(`${sku} sold=3 > confirmed 0`), 'the planted SKU is named');
   // Repair: the counter goes back to what the orders bought (no API sells stock backwards).
   // The version is bumped, as restock does: inventory's stock lane caches the item and would
   // otherwise write its cached sold = 3 back with its next change to this SKU.
@@ -161,12 +149,18 @@ t.test('stock-matches-orders fails on stock committed with no order behind it', 
       ExpressionAttributeValues: { ':zero': 0, ':one': 1 },
     }),
   );
-  t.equal((await healed('stock-matches-orders'))?.ok, true);
+  const after = before.ok ? await healed('stock-matches-orders') : await verdict('stock-matches-orders');
+  t.equal(after?.ok, before.ok, 'as clean as before the plant');
+  t.notOk(
+    after?.examples.some((e) => e.startsWith(`${sku} `)),
+    'the planted SKU is no longer named',
+  );
 });
 
 t.test('no-charge-without-order fails on a charge for a cancelled order, until it is refunded', async (t) => {
   // Prepare: the issue's item 8 — the order is cancelled while its payment request waits in the
   // outbox, and the charge goes through anyway
+  const before = await verdict('no-charge-without-order');
   const proxy = new ToxiproxyClient(`http://${HOST}:${lab().ports.toxiproxy}`);
   await proxy.setEnabled('order-to-sqs', false);
   t.teardown(() => proxy.setEnabled('order-to-sqs', true));
@@ -182,9 +176,19 @@ t.test('no-charge-without-order fails on a charge for a cancelled order, until i
 
   // Assess
   t.equal(result.ok, false);
-  t.match(result.examples, [new RegExp(`^${order.orderId} charged, order cancelled`)]);
+  t.ok(
+    result.examples.some((e) => e.startsWith(`${order.orderId} charged, order cancelled`)),
+    'the cancelled order is named',
+  );
   t.equal((await refund(charge)).status, 200);
-  t.equal((await healed('no-charge-without-order'))?.ok, true, 'a refunded charge is not one');
+  const after = before.ok
+    ? await healed('no-charge-without-order')
+    : await verdict('no-charge-without-order');
+  t.equal(after?.ok, before.ok, 'a refunded charge is not one: as clean as before');
+  t.notOk(
+    after?.examples.some((e) => e.startsWith(order.orderId)),
+    'the order is no longer named',
+  );
 });
 
 t.test(
