@@ -2,7 +2,10 @@
 export const INVARIANTS = [
   'no-lost-orders',
   'no-oversold-sku',
+  'stock-matches-orders',
   'no-double-charge',
+  'no-charge-without-order',
+  'no-system-cancellations',
   'loyalty-reconciles',
   'analytics-reconciles',
   'receipts-present',

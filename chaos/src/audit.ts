@@ -4,7 +4,15 @@ import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 // the documented points rule itself, so the audit and the service cannot drift apart
-import { BUCKETS, PaymentRequested, pointsFor, QUEUES, receiptKey, TABLES } from '@cloudcafe/contracts';
+import {
+  BUCKETS,
+  PaymentRequested,
+  pointsFor,
+  QUEUES,
+  receiptKey,
+  SYSTEM_END_REASONS,
+  TABLES,
+} from '@cloudcafe/contracts';
 import { awsEndpointUrl, HOST, labPaths, PORTS, readLabState } from '@cloudcafe/local-platform';
 import pg from 'pg';
 import Value from 'typebox/value';
@@ -16,10 +24,18 @@ import { readAcknowledgements } from './k6/acknowledgements.js';
  * against each system's own record — not against what the services say about themselves.
  *
  * - no lost order: every acknowledged order (the load generator's own record of each 202) is in
- *   the order database and has reached a terminal state, or sits in the DLQ and is reported;
+ *   the order database and has reached a terminal state; one whose request sits in the DLQ
+ *   fails the audit, named, unless the message is poison (not a payment request at all);
  * - no oversold SKU: stock counters never negative, and what inventory counts as sold is what
  *   the confirmed orders bought;
- * - no double charge: at most one capture per order at the payment gateway;
+ * - stock matches orders: per SKU, sold equals what the confirmed orders bought — more is
+ *   stock sold with no order behind it, less is an order confirmed without its stock;
+ * - no double charge: at most one unrefunded capture per order in the payment gateway's own
+ *   call log (every charge request, not its deduplicated captures), and the one the payment
+ *   ledger recorded;
+ * - no charge without an order: a capture not refunded belongs to a confirmed order;
+ * - no system cancellations: no accepted order ended for a reason of the system's own (a hold
+ *   that expired during an outage, a payment timeout);
  * - loyalty and analytics reconcile with the confirmed orders;
  * - every confirmed order has its receipt.
  *
@@ -52,6 +68,7 @@ interface OrderRow {
   order_id: string;
   customer_id: string;
   status: string;
+  reason: string | null;
   total_cents: number;
   items: { sku: string; quantity: number }[];
 }
@@ -82,14 +99,18 @@ class Sources {
 
   async orders(): Promise<OrderRow[]> {
     const { rows } = await this.db.query<OrderRow>(
-      'SELECT order_id, customer_id, status, total_cents, items FROM orders',
+      'SELECT order_id, customer_id, status, reason, total_cents, items FROM orders',
     );
     return rows;
   }
 
-  /** Order ids of the payment requests in the DLQ, read without consuming them for long. */
-  async dlqOrderIds(): Promise<Set<string>> {
+  /**
+   * Order ids of the payment requests in the DLQ, read without consuming them for long. A
+   * message that is not a valid payment request is poison: counted, but it names no order.
+   */
+  async dlq(): Promise<{ orderIds: Set<string>; poison: number }> {
     const ids = new Set<string>();
+    let poison = 0;
     const url = (await this.sqs.send(new GetQueueUrlCommand({ QueueName: QUEUES.paymentRequestsDlq })))
       .QueueUrl;
     // peek with a 1 s visibility timeout: the messages return to the queue for people to inspect
@@ -99,11 +120,12 @@ class Sources {
       );
       if (Messages.length === 0) break;
       for (const m of Messages) {
-        const body = JSON.parse(m.Body ?? '{}') as unknown;
+        const body = parseJson(m.Body);
         if (Value.Check(PaymentRequested, body)) ids.add(body.orderId);
+        else poison++;
       }
     }
-    return ids;
+    return { orderIds: ids, poison };
   }
 
   async inventory(): Promise<{ sku: string; available: number; reserved: number; sold: number }[]> {
@@ -119,10 +141,44 @@ class Sources {
     return items;
   }
 
-  async captures(): Promise<{ orderId: string; status: string }[]> {
-    const res = await fetch(`http://${HOST}:${PORTS.paymentGatewaySimulator}/api/payment-gateway/v1/charges`);
+  private async gatewayJson<T>(path: string): Promise<T> {
+    const res = await fetch(`http://${HOST}:${PORTS.paymentGatewaySimulator}/api/payment-gateway/v1/${path}`);
     if (!res.ok) throw new Error(`payment gateway simulator answered ${res.status}`);
-    return ((await res.json()) as { charges: { orderId: string; status: string }[] }).charges;
+    return (await res.json()) as T;
+  }
+
+  /**
+   * The captures still standing, per order, from the gateway's call log: each request that
+   * captured anew (not a replay), minus the refunded ones.
+   */
+  async standingCaptures(): Promise<Map<string, string[]>> {
+    const [{ requests }, { charges }] = await Promise.all([
+      this.gatewayJson<{ requests: { orderId: string; outcome: string; chargeId?: string }[] }>('requests'),
+      this.gatewayJson<{ charges: { chargeId: string; refunded: boolean }[] }>('charges'),
+    ]);
+    const refunded = new Set(charges.filter((c) => c.refunded).map((c) => c.chargeId));
+    const byOrder = new Map<string, string[]>();
+    for (const r of requests) {
+      if (r.outcome !== 'captured' || !r.chargeId || refunded.has(r.chargeId)) continue;
+      byOrder.set(r.orderId, [...(byOrder.get(r.orderId) ?? []), r.chargeId]);
+    }
+    return byOrder;
+  }
+
+  /** The payment ledger's charged entries: orderId → chargeId. */
+  async ledgerCharges(): Promise<Map<string, string>> {
+    const charged = new Map<string, string>();
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.dynamo.send(
+        new ScanCommand({ TableName: TABLES.payments, ExclusiveStartKey: start }),
+      );
+      for (const item of (page.Items ?? []) as { orderId: string; status: string; chargeId?: string }[]) {
+        if (item.status === 'charged' && item.chargeId) charged.set(item.orderId, item.chargeId);
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return charged;
   }
 
   async json<T>(path: string): Promise<T | undefined> {
@@ -151,6 +207,23 @@ class Sources {
 }
 
 const sample = (ids: Iterable<string>, n = 5) => [...ids].slice(0, n);
+const SYSTEM_REASONS = new Set<string>(Object.values(SYSTEM_END_REASONS));
+
+function parseJson(text: string | undefined): unknown {
+  try {
+    return JSON.parse(text ?? '');
+  } catch {
+    return undefined;
+  }
+}
+
+/** What each SKU's confirmed orders bought. */
+function boughtBySku(confirmed: readonly OrderRow[]): Map<string, number> {
+  const bought = new Map<string, number>();
+  for (const o of confirmed)
+    for (const l of o.items) bought.set(l.sku, (bought.get(l.sku) ?? 0) + l.quantity);
+  return bought;
+}
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
 async function check(
@@ -172,16 +245,19 @@ async function check(
       const expected = acks ?? orders.map((o) => o.order_id);
       const missing = expected.filter((id) => !byId.has(id));
       const open = expected.filter((id) => byId.has(id) && !TERMINAL.has(byId.get(id)?.status ?? ''));
-      const dlq = open.length > 0 ? await src.dlqOrderIds() : new Set<string>();
-      const stuck = open.filter((id) => !dlq.has(id));
-      const inDlq = open.length - stuck.length;
+      // Read every time, not only when something is open: a dead-lettered request whose order
+      // later ended by other means still says payments were given up on during the run.
+      const dlq = await src.dlq();
+      const deadLettered = expected.filter((id) => dlq.orderIds.has(id));
+      const stuck = open.filter((id) => !dlq.orderIds.has(id));
       return result(
-        missing.length === 0 && stuck.length === 0,
+        missing.length === 0 && stuck.length === 0 && deadLettered.length === 0,
         `${expected.length} ${acks ? 'acknowledged' : 'in the database'}, ${missing.length} missing, ${
           expected.length - missing.length - open.length
-        } terminal, ${inDlq} in the DLQ (reported), ${stuck.length} not terminal`,
+        } terminal, ${deadLettered.length} dead-lettered (not poison), ${stuck.length} not terminal, ${dlq.poison} poison in the DLQ`,
         [
           ...missing.map((id) => `missing ${id}`),
+          ...deadLettered.map((id) => `dead-lettered ${id} (${byId.get(id)?.status ?? 'unknown'})`),
           ...stuck.map((id) => `stuck ${id} (${byId.get(id)?.status})`),
         ],
       );
@@ -189,9 +265,7 @@ async function check(
     case 'no-oversold-sku': {
       const items = await src.inventory();
       const negative = items.filter((i) => i.available < 0 || i.reserved < 0 || i.sold < 0);
-      const bought = new Map<string, number>();
-      for (const o of confirmed)
-        for (const l of o.items) bought.set(l.sku, (bought.get(l.sku) ?? 0) + l.quantity);
+      const bought = boughtBySku(confirmed);
       // sold counts paid reservations; a confirmed order is paid, so sold ≥ what confirmed orders bought
       const short = items.filter((i) => i.sold < (bought.get(i.sku) ?? 0));
       return result(
@@ -203,19 +277,73 @@ async function check(
         ],
       );
     }
+    case 'stock-matches-orders': {
+      const items = await src.inventory();
+      const bought = boughtBySku(confirmed);
+      const skus = new Set([...items.map((i) => i.sku), ...bought.keys()]);
+      const sold = new Map(items.map((i) => [i.sku, i.sold]));
+      const over: string[] = [];
+      const under: string[] = [];
+      for (const sku of skus) {
+        const s = sold.get(sku) ?? 0;
+        const b = bought.get(sku) ?? 0;
+        if (s > b) over.push(`${sku} sold=${s} > confirmed ${b}`);
+        if (s < b) under.push(`${sku} sold=${s} < confirmed ${b}`);
+      }
+      return result(
+        over.length === 0 && under.length === 0,
+        `${skus.size} SKUs, ${over.length} with stock sold that no confirmed order bought, ${under.length} with confirmed orders whose stock is not sold`,
+        [...over, ...under],
+      );
+    }
     case 'no-double-charge': {
       // Judged over the orders CloudCafe knows: the gateway's log also holds whatever else was
       // ever sent to it (a tester's curl), which says nothing about CloudCafe's promise.
       const known = new Set(orders.map((o) => o.order_id));
-      const all = (await src.captures()).filter((c) => c.status === 'captured');
-      const captured = all.filter((c) => known.has(c.orderId));
-      const counts = new Map<string, number>();
-      for (const c of captured) counts.set(c.orderId, (counts.get(c.orderId) ?? 0) + 1);
-      const twice = [...counts].filter(([, n]) => n > 1).map(([id, n]) => `${id} ×${n}`);
+      const [captures, ledger] = await Promise.all([src.standingCaptures(), src.ledgerCharges()]);
+      const twice: string[] = [];
+      const unrecorded: string[] = [];
+      let count = 0;
+      for (const [orderId, chargeIds] of captures) {
+        if (!known.has(orderId)) continue;
+        count += chargeIds.length;
+        if (chargeIds.length > 1) twice.push(`${orderId} ×${chargeIds.length}`);
+        const recorded = ledger.get(orderId);
+        // A capture the payment ledger does not know is a charge it would make again.
+        if (recorded !== undefined && chargeIds.some((id) => id !== recorded)) {
+          unrecorded.push(`${orderId} captured beside the ledger's ${recorded}`);
+        }
+      }
       return result(
-        twice.length === 0,
-        `${captured.length} captures for ${counts.size} orders, ${twice.length} charged more than once (${all.length - captured.length} captures for unknown orders ignored)`,
-        twice,
+        twice.length === 0 && unrecorded.length === 0,
+        `${count} standing captures in the gateway's call log for ${known.size} known orders, ${twice.length} charged more than once, ${unrecorded.length} with a capture the ledger does not record`,
+        [...twice, ...unrecorded],
+      );
+    }
+    case 'no-charge-without-order': {
+      const byId = new Map(orders.map((o) => [o.order_id, o]));
+      const captures = await src.standingCaptures();
+      const unbacked = [...captures.keys()]
+        .filter((id) => byId.has(id) && byId.get(id)?.status !== 'confirmed')
+        .map(
+          (id) =>
+            `${id} charged, order ${byId.get(id)?.status}${byId.get(id)?.reason ? ` (${byId.get(id)?.reason})` : ''}`,
+        );
+      return result(
+        unbacked.length === 0,
+        `${captures.size} orders with a standing capture, ${unbacked.length} of them not confirmed and not refunded`,
+        unbacked,
+      );
+    }
+    case 'no-system-cancellations': {
+      const scope = acks ? new Set(acks) : undefined;
+      const ended = orders.filter(
+        (o) => (!scope || scope.has(o.order_id)) && o.reason !== null && SYSTEM_REASONS.has(o.reason),
+      );
+      return result(
+        ended.length === 0,
+        `${ended.length} accepted orders ended by the system itself (${[...SYSTEM_REASONS].join(', ')})`,
+        ended.map((o) => `${o.order_id} ${o.status}: ${o.reason}`),
       );
     }
     case 'loyalty-reconciles': {

@@ -139,14 +139,15 @@ export function startK6(options: K6RunOptions): K6Run {
     '--summary-trend-stats=count,avg,min,med,max,p(90),p(95),p(99)',
     `--console-output=${files.console}`,
     '--no-color',
-    ...Object.entries(options.scriptEnv).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
     options.script,
   ];
   const started = Date.now();
   const child: ChildProcess = spawn(k6Binary(), args, {
     cwd: options.cwd ?? labPaths().root,
-    // k6 phones home by default; there is no network here, and a lab should not anyway.
-    env: { ...process.env, K6_NO_USAGE_REPORT: 'true' },
+    // The script's variables (ADMIN_TOKEN among them) go through the environment, which k6 run
+    // passes to __ENV: `-e K=V` would put the token in /proc/<pid>/cmdline, readable by anyone
+    // on the machine through `ps`. k6 phones home by default; a lab should not.
+    env: { ...process.env, ...options.scriptEnv, K6_NO_USAGE_REPORT: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const text = createWriteStream(files.summaryText);

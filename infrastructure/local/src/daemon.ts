@@ -1,13 +1,20 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
+import { type AdminAuth, createAdminAuth } from '@cloudcafe/kit';
 import { ENGINES } from './engines/index.js';
 import type { LabPaths } from './engines/types.js';
 import { FaultDeadlines, parseHeldFault } from './fault-deadlines.js';
 import { createGateway, PUBLIC_PATHS } from './gateway.js';
 import { lambdaRuntimeFor } from './lambda-runtime/process-spec.js';
-import { adminTokenFile, ensureDir, labPaths, labStateFile } from './paths.js';
+import {
+  adminTokenFile,
+  ensureDir,
+  ensureSecretFile,
+  labPaths,
+  labStateFile,
+  serviceTokenFile,
+} from './paths.js';
 import { HOST, PORTS, SERVICE_PORTS } from './ports.js';
 import { httpOk } from './probes.js';
 import { paymentGatewaySimulator } from './simulators.js';
@@ -29,26 +36,84 @@ function log(message: string, detail: Record<string, unknown> = {}): void {
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), msg: message, ...detail })}\n`);
 }
 
-function ensureAdminToken(paths: LabPaths): string {
-  const file = adminTokenFile(paths);
-  if (existsSync(file)) return file;
-  writeFileSync(file, `${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
-  return file;
-}
-
 /** The service's own health endpoint, asked directly rather than through the gateway. */
 const healthUrl = (service: ServiceDefinition): string =>
   `http://${HOST}:${SERVICE_PORTS[service.name]}/api/${PUBLIC_PATHS[service.name]}/health`;
 
-async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  let text = '';
-  for await (const chunk of req) text += chunk;
-  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+/** The largest control request body: a signal name fits many times over. */
+export const CONTROL_BODY_LIMIT = 16 * 1024;
+
+/** A refusal of the control API: its status and stable code, answered as `{error: {code, message}}`. */
+class ControlRefusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
+
+/**
+ * The control API can stop the lab and SIGSTOP its databases, so it trusts only the admin
+ * token. A request carrying `Origin` comes from a browser page (any site the SRE has open can
+ * aim a form or `fetch` at 127.0.0.1): refused whatever else it carries. A body must be JSON,
+ * which a page cannot send cross-origin without a preflight this server never answers.
+ */
+function admitControl(req: IncomingMessage, auth: AdminAuth): void {
+  if (req.headers.origin !== undefined) {
+    throw new ControlRefusal(401, 'CAFE_ERR_UNAUTHORIZED', 'cross-origin requests are refused');
+  }
+  if (!auth.verify(req.headers.authorization)) {
+    throw new ControlRefusal(
+      401,
+      'CAFE_ERR_UNAUTHORIZED',
+      'send the admin token as Authorization: Bearer <token>',
+    );
+  }
+  if (req.method === 'POST' && !/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
+    throw new ControlRefusal(415, 'CAFE_ERR_UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > CONTROL_BODY_LIMIT) throw tooLarge();
+  let text = '';
+  for await (const chunk of req) {
+    text += chunk;
+    if (text.length > CONTROL_BODY_LIMIT) throw tooLarge();
+  }
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : {};
+  } catch {
+    throw new ControlRefusal(400, 'CAFE_ERR_MALFORMED_BODY', 'the body is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ControlRefusal(400, 'CAFE_ERR_MALFORMED_BODY', 'the body must be a JSON object');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+const tooLarge = () =>
+  new ControlRefusal(
+    413,
+    'CAFE_ERR_PAYLOAD_TOO_LARGE',
+    `the body is larger than ${CONTROL_BODY_LIMIT} bytes`,
+  );
 
 function reply(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
+}
+
+function refuse(res: ServerResponse, error: Error): void {
+  const refusal =
+    error instanceof ControlRefusal ? error : new ControlRefusal(400, 'CAFE_ERR_BAD_REQUEST', error.message);
+  // A refused request may still be sending its body: close instead of reading it.
+  res.setHeader('connection', 'close');
+  reply(res, refusal.status, { error: { code: refusal.code, message: refusal.message } });
 }
 
 export class LabDaemon {
@@ -101,10 +166,14 @@ export class LabDaemon {
   async up(): Promise<void> {
     const { paths } = this;
     ensureDir(paths.stateDir);
-    const tokenFile = ensureAdminToken(paths);
+    const tokenFile = ensureSecretFile(adminTokenFile(paths));
+    const secrets = {
+      adminTokenFile: tokenFile,
+      serviceTokenFile: ensureSecretFile(serviceTokenFile(paths)),
+    };
     const startedAt = new Date().toISOString();
     // Answer status while starting, so `lab up` can show progress and `lab down` can stop us.
-    this.control = await this.listenControl();
+    this.control = await this.listenControl(createAdminAuth(readFileSync(tokenFile, 'utf8').trim()));
 
     // A fresh lab is a fresh world. The AWS emulators keep their state in memory only, so data
     // kept by PostgreSQL, Redis or FerretDB across a restart would point at reservations,
@@ -133,7 +202,7 @@ export class LabDaemon {
     log('links.ready', { count: links.length });
 
     for (const service of services) {
-      const env = serviceEnv(service, links, paths, tokenFile);
+      const env = serviceEnv(service, links, paths, secrets);
       // A service's Lambda runs in the local Lambda runtime, started before the service's
       // HTTP front, which is told where it is.
       const runtime = lambdaRuntimeFor(service, env, paths);
@@ -178,9 +247,15 @@ export class LabDaemon {
     log('lab.ready', { gateway: this.state.gateway });
   }
 
-  private listenControl(): Promise<Server> {
+  private listenControl(auth: AdminAuth): Promise<Server> {
     const server = createServer((req, res) => {
-      this.handleControl(req, res).catch((error: Error) => reply(res, 400, { error: error.message }));
+      try {
+        admitControl(req, auth);
+      } catch (error) {
+        refuse(res, error as Error);
+        return;
+      }
+      this.handleControl(req, res).catch((error: Error) => refuse(res, error));
     });
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -190,6 +265,8 @@ export class LabDaemon {
 
   private async handleControl(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', `http://${HOST}`);
+    // Every POST body is read, capped and parsed, whether its command uses it or not.
+    const body = req.method === 'POST' ? await readBody(req) : {};
     if (req.method === 'GET' && url.pathname === '/status') {
       reply(res, 200, {
         ready: this.state !== undefined,
@@ -202,10 +279,12 @@ export class LabDaemon {
     if (await this.handleFaults(req, res, url)) return;
     const signal = /^\/processes\/([\w-]+)\/signal$/.exec(url.pathname);
     if (req.method === 'POST' && signal?.[1]) {
-      const body = await readBody(req);
       const sig = body.signal as ControlSignal;
       if (!SIGNALS.includes(sig)) {
-        reply(res, 400, { error: `signal must be one of ${SIGNALS.join(', ')}` });
+        refuse(
+          res,
+          new ControlRefusal(400, 'CAFE_ERR_VALIDATION', `signal must be one of ${SIGNALS.join(', ')}`),
+        );
         return;
       }
       const status: ProcessStatus = this.supervisor.signal(signal[1], sig);
@@ -221,7 +300,10 @@ export class LabDaemon {
       void this.down();
       return;
     }
-    reply(res, 404, { error: `no control route ${req.method} ${url.pathname}` });
+    refuse(
+      res,
+      new ControlRefusal(404, 'CAFE_ERR_NOT_FOUND', `no control route ${req.method} ${url.pathname}`),
+    );
   }
 
   /**

@@ -32,7 +32,18 @@ function sendError(res: ServerResponse, status: number, code: string, message: s
   res.end(JSON.stringify({ error: { code, message } }));
 }
 
-export function createGateway(isPresent: (service: ServiceName) => boolean): Server {
+/**
+ * How long the gateway waits on a silent upstream (no byte either way) before it answers 504,
+ * like an ALB's idle timeout (60 s by default there). Above the order service's own inventory
+ * timeout (15 s), so a slow dependency is reported by the service, with its code, not by us.
+ */
+export const GATEWAY_UPSTREAM_TIMEOUT_MS = 30_000;
+
+export function createGateway(
+  isPresent: (service: ServiceName) => boolean,
+  options: { upstreamTimeoutMs?: number } = {},
+): Server {
+  const upstreamTimeoutMs = options.upstreamTimeoutMs ?? GATEWAY_UPSTREAM_TIMEOUT_MS;
   const server = createServer((req, res) => {
     const service = routeOf(req.url ?? '/');
     if (!service || !isPresent(service)) {
@@ -52,9 +63,25 @@ export function createGateway(isPresent: (service: ServiceName) => boolean): Ser
         upstreamRes.pipe(res);
       },
     );
+    // A paused (SIGSTOPped) service accepts connections and never answers: without a bound,
+    // every request to it would hold a socket on both sides until the client gave up.
+    upstream.setTimeout(upstreamTimeoutMs, () => {
+      sendError(
+        res,
+        504,
+        'CAFE_ERR_UPSTREAM_TIMEOUT',
+        `${service} did not answer within ${upstreamTimeoutMs} ms`,
+      );
+      upstream.destroy();
+    });
     upstream.on('error', (error) =>
       sendError(res, 502, 'CAFE_ERR_UPSTREAM_UNAVAILABLE', `${service} is unavailable: ${error.message}`),
     );
+    // A client that goes away takes its upstream request with it, as an ALB does; otherwise a
+    // load test's abandoned requests pile up on the service behind a fault.
+    res.on('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
     req.pipe(upstream);
   });
   // Keep-alive from k6 is the norm; a generous timeout stops idle sockets piling up.

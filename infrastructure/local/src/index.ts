@@ -14,7 +14,7 @@ export {
   signalProcess,
 } from './lab-client.js';
 export { LinkProbeError, linkRoundTrip, medianRoundTrip } from './link-probe.js';
-export { adminTokenFile, labPaths, REPO_ROOT } from './paths.js';
+export { adminTokenFile, labPaths, REPO_ROOT, serviceTokenFile } from './paths.js';
 export { HOST, KUBE_CONTROL_PLANE_PORTS, PORTS, SERVICE_PORTS, type ServiceName } from './ports.js';
 export { httpOk, tcpOpen, waitFor } from './probes.js';
 export { type LabState, readLabState } from './state.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { AWS_ENDPOINTS } from './engines/aws.js';
 import type { LabPaths } from './engines/types.js';
 import type { HeldFault, HeldFaultEntry } from './fault-deadlines.js';
-import { ensureDir, labPaths } from './paths.js';
+import { adminTokenFile, ensureDir, ensureSecretFile, labPaths, serviceTokenFile } from './paths.js';
 import { HOST, PORTS, SERVICE_PORTS } from './ports.js';
 import { tcpOpen, waitFor } from './probes.js';
 import { type LabState, processStartTime, readLabState, readProcessRecord } from './state.js';
@@ -25,15 +25,29 @@ export interface LabStatus {
 const CONTROL = `http://${HOST}:${PORTS.supervisor}`;
 const daemonLog = (paths: LabPaths) => join(paths.logDir, 'daemon.log');
 
+/** The admin token the control API takes; none yet before the first `lab up` wrote it. */
+function controlToken(paths: LabPaths): string | undefined {
+  try {
+    return readFileSync(adminTokenFile(paths), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
 async function control<T>(method: string, path: string, body?: unknown, timeoutMs = 3000): Promise<T> {
+  const token = controlToken(labPaths());
   const res = await fetch(`${CONTROL}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: {
+      ...(token !== undefined && { authorization: `Bearer ${token}` }),
+      // The control API refuses a POST whose body is not JSON, an empty one included.
+      ...(method === 'POST' && { 'content-type': 'application/json' }),
+    },
+    body: method === 'POST' ? JSON.stringify(body ?? {}) : undefined,
     signal: AbortSignal.timeout(timeoutMs),
   });
-  const payload = (await res.json()) as T & { error?: string };
-  if (!res.ok) throw new Error(`lab control ${method} ${path}: ${payload.error ?? res.status}`);
+  const payload = (await res.json()) as T & { error?: { message?: string } };
+  if (!res.ok) throw new Error(`lab control ${method} ${path}: ${payload.error?.message ?? res.status}`);
   return payload;
 }
 
@@ -100,6 +114,9 @@ export async function labUp(
       throw new Error(`cannot start the lab: ports ${busy.join(', ')} are in use (is another lab running?)`);
     }
     ensureDir(paths.logDir);
+    // Written here, before the daemon starts, so status can be asked with the token at once.
+    ensureSecretFile(adminTokenFile(paths));
+    ensureSecretFile(serviceTokenFile(paths));
     const out = openSync(daemonLog(paths), 'a');
     const child = spawn(process.execPath, ['--import', 'tsx', 'infrastructure/local/src/daemon-main.ts'], {
       cwd: paths.root,

@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LabPaths } from './engines/types.js';
@@ -32,3 +33,22 @@ export function ensureDir(dir: string): string {
 /** The file `lab up` writes: what runs where. Read by the CLI, the tests and the orchestrator. */
 export const labStateFile = (paths: LabPaths): string => join(paths.stateDir, 'lab.json');
 export const adminTokenFile = (paths: LabPaths): string => join(paths.stateDir, 'admin-token');
+/** The service credential internal routes take (inventory reservations); only services read it. */
+export const serviceTokenFile = (paths: LabPaths): string => join(paths.stateDir, 'service-token');
+
+/**
+ * Writes a fresh random secret to `file` (owner-only) unless one is there, and returns the
+ * file. `lab up` calls it for the admin token and the service credential before the daemon
+ * starts, so the CLI can authenticate to the control API while the lab is still coming up.
+ */
+export function ensureSecretFile(file: string): string {
+  if (existsSync(file)) return file;
+  mkdirSync(join(file, '..'), { recursive: true });
+  // flag wx: two `lab up` racing must not overwrite each other's secret.
+  try {
+    writeFileSync(file, `${randomBytes(24).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return file;
+}

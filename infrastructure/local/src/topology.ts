@@ -125,14 +125,17 @@ export function serviceEnv(
   service: ServiceDefinition,
   links: readonly Link[],
   paths: LabPaths,
-  adminTokenFile: string,
+  secrets: { readonly adminTokenFile: string; readonly serviceTokenFile: string },
 ): Record<string, string> {
   const env: Record<string, string> = {
     SERVICE_NAME: service.name,
     HOST,
     PORT: String(SERVICE_PORTS[service.name]),
     PLATFORM: 'local',
-    ADMIN_TOKEN_FILE: adminTokenFile,
+    // Secrets by file, never inline: a value in the environment or the arguments of a process
+    // is readable by anything that can list processes of this user.
+    ADMIN_TOKEN_FILE: secrets.adminTokenFile,
+    SERVICE_TOKEN_FILE: secrets.serviceTokenFile,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     // Anything without its own link (CloudWatch metrics) goes straight to the emulator.
     ...localAwsEnv(),

@@ -200,11 +200,14 @@ t.test('lab up on a running lab heals what a crashed chaos run left behind', asy
 });
 
 t.test('the control API refuses signals it does not know', async (t) => {
+  const token = readFileSync(adminTokenFile(paths), 'utf8').trim();
   const res = await fetch(`${lab().control}/processes/${target().service.name}/signal`, {
     method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ signal: 'SIGUSR2' }),
   });
   t.equal(res.status, 400);
+  t.match(await res.json(), { error: { code: 'CAFE_ERR_VALIDATION', message: /signal must be one of/ } });
 });
 
 t.test('the admin token file exists with owner-only permissions', async (t) => {

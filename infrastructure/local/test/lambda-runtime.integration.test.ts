@@ -62,6 +62,8 @@ interface Payment {
   customerId: string;
   amountCents: number;
   currency: string;
+  /** Default: now, as the order service writes it. */
+  requestedAt?: string;
 }
 
 const newPayment = (overrides: Partial<Payment> = {}): Payment => {
@@ -79,8 +81,8 @@ async function publish(list: Payment[], dedupSuffix = ''): Promise<void> {
           Id: String(j),
           MessageBody: JSON.stringify({
             type: 'PaymentRequested',
-            ...p,
             requestedAt: new Date().toISOString(),
+            ...p,
           }),
           MessageGroupId: p.customerId,
           MessageDeduplicationId: `${p.orderId}${dedupSuffix}`,
@@ -407,41 +409,79 @@ t.test('SIGKILL of the runtime mid-batch loses nothing and charges nothing twice
   t.ok((restarted?.restarts ?? 0) > restartsBefore, 'the supervisor restarted the runtime');
 });
 
-t.test('after maxReceiveCount failed deliveries the request lands in the DLQ', async (t) => {
-  // Prepare
+/** The payment ledger's entry for an order, through the payment service's HTTP front. */
+const ledgerOf = async (orderId: string) =>
+  (await (await fetch(`${payments}/${orderId}`)).json()) as { status: string; attempts: number };
+
+/** Reads the DLQ for one order's request, deleting it when found; undefined when it is not there. */
+async function takeFromDlq(orderId: string): Promise<string | undefined> {
+  const { Messages = [] } = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+  );
+  const mine = Messages.find((m) => m.Body?.includes(orderId));
+  if (mine) {
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: dlqUrl,
+        Entries: [{ Id: '0', ReceiptHandle: mine.ReceiptHandle }],
+      }),
+    );
+  }
+  return mine?.Body;
+}
+
+t.test(
+  'a transient failure outlasting maxReceiveCount is re-queued, not dead-lettered, and charged once after',
+  async (t) => {
+    // Prepare
+    t.teardown(() => clearFlag(gatewaySim, 'payment-gateway-failure-rate'));
+    await setFlag(gatewaySim, 'payment-gateway-failure-rate', '100%', 180);
+    const p = newPayment();
+    // Act: more failed deliveries than the redrive policy allows one message
+    await publish([p]);
+    await waitFor(
+      'more attempts than one receive budget',
+      async () => (await ledgerOf(p.orderId)).attempts > 5,
+      {
+        timeoutMs: 120_000,
+        intervalMs: 500,
+      },
+    );
+    t.equal(await takeFromDlq(p.orderId), undefined, 'nothing in the DLQ');
+    await clearFlag(gatewaySim, 'payment-gateway-failure-rate');
+    // Assess
+    await waitFor(
+      'the charge once the gateway is back',
+      async () => (await ledgerOf(p.orderId)).status === 'charged',
+      {
+        timeoutMs: 120_000,
+        intervalMs: 500,
+      },
+    );
+    t.equal(await captures(p.orderId), 1, 'charged exactly once');
+  },
+);
+
+t.test('past the retry window a transient failure lands in the DLQ after maxReceiveCount', async (t) => {
+  // Prepare: a request older than PAYMENT_RETRY_WINDOW_SECONDS (600 s by default)
   t.teardown(() => clearFlag(gatewaySim, 'payment-gateway-failure-rate'));
   await setFlag(gatewaySim, 'payment-gateway-failure-rate', '100%', 180);
-  const p = newPayment();
+  const p = newPayment({ requestedAt: new Date(Date.now() - 11 * 60_000).toISOString() });
   // Act
   await publish([p]);
   let dead: string | undefined;
   await waitFor(
     'the request in the DLQ',
     async () => {
-      const { Messages = [] } = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
-      );
-      const mine = Messages.find((m) => m.Body?.includes(p.orderId));
-      if (mine) {
-        dead = mine.Body;
-        await sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: dlqUrl,
-            Entries: [{ Id: '0', ReceiptHandle: mine.ReceiptHandle }],
-          }),
-        );
-      }
-      return mine !== undefined;
+      dead = await takeFromDlq(p.orderId);
+      return dead !== undefined;
     },
     { timeoutMs: 120_000, intervalMs: 500 },
   );
   // Assess
   t.match(JSON.parse(dead ?? '{}'), { orderId: p.orderId, type: 'PaymentRequested' });
   t.equal(await captures(p.orderId), 0, 'never charged');
-  const view = (await (await fetch(`${payments}/${p.orderId}`)).json()) as {
-    status: string;
-    attempts: number;
-  };
+  const view = await ledgerOf(p.orderId);
   t.equal(view.status, 'charging', 'the ledger still holds the claim: a redrive resumes it');
   t.equal(view.attempts, 5, 'one gateway attempt per delivery');
 });

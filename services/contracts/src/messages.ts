@@ -81,3 +81,17 @@ export const OrderEvent = Type.Object(
   { additionalProperties: false },
 );
 export type OrderEvent = Static<typeof OrderEvent>;
+
+/**
+ * Why the system itself (not the customer, not the card issuer) ended an accepted order. The
+ * order service writes these reasons and the auditor's `no-system-cancellations` reads them:
+ * each one is a promise broken, because an accepted order must survive a dependency outage.
+ */
+export const SYSTEM_END_REASONS = {
+  /** The stock hold expired before the order could attach it (inventory unreachable too long). */
+  reservationExpired: 'reservation_expired',
+  /** No payment result after every request the order service sent. */
+  paymentTimeout: 'payment_timeout',
+  /** Charged, but the reservation was gone when it was to be committed. */
+  reservationLost: 'reservation_lost: refund needed',
+} as const;

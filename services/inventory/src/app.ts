@@ -41,6 +41,13 @@ const Product = Type.Object(
   { additionalProperties: false },
 );
 const ADMIN = { config: { cafeAdmin: true } } as const;
+/**
+ * Reservations are service-to-service: the order service reserves, attaches, commits and
+ * releases them. From outside (the gateway, the public ALB) they answer 401 without the
+ * service credential, so nobody sells stock with no order behind it or frees another
+ * customer's hold.
+ */
+const INTERNAL = { config: { cafeInternal: true } } as const;
 
 export async function buildApp(config: InventoryConfig, options: BuildOptions = {}): Promise<ServiceApp> {
   // Fail fast while the Redis link is cut rather than queueing commands: the cache is optional.
@@ -131,13 +138,15 @@ export async function buildApp(config: InventoryConfig, options: BuildOptions = 
       api.post(
         '/reservations',
         {
+          ...INTERNAL,
+          onRequest: [api.requireService],
           schema: {
             summary: 'Reserve every item of an order or none (idempotent by orderId)',
             body: CreateReservation,
             response: {
               200: Reservation,
               201: Reservation,
-              ...errorResponses(400, 404, 409, 429, 502, 503, 504),
+              ...errorResponses(400, 401, 404, 409, 429, 502, 503, 504),
             },
           },
         },
@@ -151,10 +160,12 @@ export async function buildApp(config: InventoryConfig, options: BuildOptions = 
       api.get(
         '/reservations/:orderId',
         {
+          ...INTERNAL,
+          onRequest: [api.requireService],
           schema: {
             summary: "An order's reservation",
             params: OrderParams,
-            response: { 200: Reservation, ...errorResponses(400, 404, 502, 503, 504) },
+            response: { 200: Reservation, ...errorResponses(400, 401, 404, 502, 503, 504) },
           },
         },
         async (request) => {
@@ -168,6 +179,8 @@ export async function buildApp(config: InventoryConfig, options: BuildOptions = 
         api.post(
           `/reservations/:orderId/${action}`,
           {
+            ...INTERNAL,
+            onRequest: [api.requireService],
             schema: {
               summary: {
                 attach: 'The order committed: stop the hold from expiring',
@@ -175,7 +188,7 @@ export async function buildApp(config: InventoryConfig, options: BuildOptions = 
                 release: 'Return the stock (cancel, payment failed)',
               }[action],
               params: OrderParams,
-              response: { 200: Reservation, ...errorResponses(400, 404, 409, 502, 503, 504) },
+              response: { 200: Reservation, ...errorResponses(400, 401, 404, 409, 502, 503, 504) },
             },
           },
           async (request) => {

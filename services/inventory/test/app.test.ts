@@ -8,12 +8,15 @@ import { mergeLines } from '../src/store.js';
 
 const TOKEN = 'unit-test-admin-token-0123456789';
 const ADMIN = { authorization: `Bearer ${TOKEN}` };
+const SERVICE_TOKEN = 'unit-test-service-credential-0123456789';
+const SERVICE = { authorization: `Bearer ${SERVICE_TOKEN}` };
 
 async function app() {
   const config = loadInventoryConfig({
     SERVICE_NAME: 'inventory',
     PORT: '3999',
     ADMIN_TOKEN: TOKEN,
+    SERVICE_TOKEN,
     LOG_LEVEL: 'silent',
     METRICS_CLOUDWATCH: 'off',
     REDIS_URL: 'redis://127.0.0.1:1',
@@ -53,17 +56,47 @@ t.test('restock and product edits need the admin token, then valid bodies', asyn
   t.equal(edit.statusCode, 401);
 });
 
+t.test(
+  'reservations are internal: refused without the service credential, before the body is read',
+  async (t) => {
+    const a = await app();
+    const reserve = { orderId: 'o-1', items: [{ sku: 'AMERICANO-12', quantity: 3 }] };
+    const calls = [
+      { method: 'POST' as const, url: '/api/inventory/reservations', payload: reserve },
+      { method: 'GET' as const, url: '/api/inventory/reservations/o-1' },
+      ...['attach', 'commit', 'release'].map((action) => ({
+        method: 'POST' as const,
+        url: `/api/inventory/reservations/o-1/${action}`,
+      })),
+    ];
+    for (const call of calls) {
+      for (const headers of [{}, { authorization: 'Bearer not-the-credential-0123456789' }]) {
+        const res = await a.inject({ ...call, headers });
+        t.equal(res.statusCode, 401, `${call.method} ${call.url} without the credential`);
+        t.equal(res.json().error.code, 'CAFE_ERR_UNAUTHORIZED');
+      }
+    }
+    const spec = (await a.inject({ method: 'GET', url: '/api/inventory/openapi.json' })).json();
+    t.same(spec.paths['/api/inventory/reservations'].post.security, [
+      { serviceToken: [] },
+      { adminToken: [] },
+    ]);
+  },
+);
+
 t.test('a reservation needs at least one line and positive quantities', async (t) => {
   const a = await app();
   const empty = await a.inject({
     method: 'POST',
     url: '/api/inventory/reservations',
+    headers: SERVICE,
     payload: { orderId: 'o-1', items: [] },
   });
   t.equal(empty.statusCode, 400);
   const negative = await a.inject({
     method: 'POST',
     url: '/api/inventory/reservations',
+    headers: ADMIN,
     payload: { orderId: 'o-1', items: [{ sku: 'LATTE-12', quantity: -1 }] },
   });
   t.equal(negative.statusCode, 400);

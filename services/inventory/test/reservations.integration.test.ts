@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { sumSeries } from '@cloudcafe/kit';
-import { labPaths, readLabState, waitFor } from '@cloudcafe/local-platform';
+import { labPaths, readLabState, serviceTokenFile, waitFor } from '@cloudcafe/local-platform';
 import t from 'tap';
 
 // The reservation API and the read cache against the running lab (DynamoDB and Redis behind
@@ -14,10 +14,20 @@ function lab() {
 }
 const admin = () => ({ authorization: `Bearer ${readFileSync(lab().adminTokenFile, 'utf8').trim()}` });
 
+/** These tests play the order service: its reservation calls carry the lab's service credential. */
+const asService = (path: string): Record<string, string> =>
+  path.startsWith('/api/inventory/reservations')
+    ? { authorization: `Bearer ${readFileSync(serviceTokenFile(labPaths()), 'utf8').trim()}` }
+    : {};
+
 async function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers = {}) {
   const res = await fetch(`${lab().gateway}${path}`, {
     method,
-    headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...headers },
+    headers: {
+      ...(body !== undefined && { 'content-type': 'application/json' }),
+      ...asService(path),
+      ...headers,
+    },
     ...(body !== undefined && { body: JSON.stringify(body) }),
     signal: AbortSignal.timeout(30_000),
   });

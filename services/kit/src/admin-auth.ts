@@ -43,3 +43,42 @@ export function createAdminAuth(token: string): AdminAuth {
     },
   };
 }
+
+/**
+ * Checks the bearer on internal (service-to-service) routes: the service credential the
+ * platform provides (local: generated at `lab up`; Kubernetes: a Secret; AWS: Secrets Manager),
+ * or the admin token, so an operator can still repair a reservation by hand. Without a service
+ * credential configured only the admin token passes: the routes fail closed, never open.
+ *
+ * @example
+ * ```ts
+ * const internal = createServiceAuth(config.ADMIN_TOKEN, config.SERVICE_TOKEN);
+ * internal.assert(request.headers.authorization); // throws CAFE_ERR_UNAUTHORIZED
+ * ```
+ */
+export function createServiceAuth(adminToken: string, serviceToken: string | undefined): AdminAuth {
+  const admin = createAdminAuth(adminToken);
+  const service = serviceToken === undefined ? undefined : createAdminAuth(serviceToken);
+  // Both checks always run, so which credential matched does not show in the timing.
+  const verify = (authorization: string | undefined): boolean => {
+    const asService = service?.verify(authorization) ?? false;
+    const asAdmin = admin.verify(authorization);
+    return asService || asAdmin;
+  };
+  return {
+    verify,
+    assert(authorization) {
+      if (!verify(authorization)) {
+        throw new CafeError(
+          'CAFE_ERR_UNAUTHORIZED',
+          'internal route: send the service credential as Authorization: Bearer <token>',
+        );
+      }
+    },
+  };
+}
+
+/** The header a caller sends on internal routes; nothing when it has no credential. */
+export function serviceAuthHeaders(serviceToken: string | undefined): Record<string, string> {
+  return serviceToken === undefined ? {} : { authorization: `Bearer ${serviceToken}` };
+}

@@ -28,6 +28,19 @@ export const BaseConfigSchema = Type.Object({
       description: 'File holding the admin token (the lab writes .cloudcafe/admin-token)',
     }),
   ),
+  SERVICE_TOKEN: Type.Optional(
+    Type.String({
+      minLength: ADMIN_TOKEN_MIN_LENGTH,
+      description:
+        'The service credential: internal routes (inventory reservations) accept it, and callers send it',
+    }),
+  ),
+  SERVICE_TOKEN_FILE: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'File holding the service credential (the lab writes .cloudcafe/service-token)',
+    }),
+  ),
   AWS_REGION: Type.String({ minLength: 1, default: 'us-east-1' }),
   AWS_S3_FORCE_PATH_STYLE: Type.Enum(['on', 'off'], {
     default: 'off',
@@ -51,8 +64,14 @@ export const BaseConfigSchema = Type.Object({
   }),
 });
 
-/** The validated base configuration; `ADMIN_TOKEN` is resolved (read from the file if need be). */
-export type KitConfig = Omit<Static<typeof BaseConfigSchema>, 'ADMIN_TOKEN'> & { ADMIN_TOKEN: string };
+/**
+ * The validated base configuration; `ADMIN_TOKEN` and `SERVICE_TOKEN` are resolved (read from
+ * their files if need be). Without a service credential internal routes take the admin token only.
+ */
+export type KitConfig = Omit<Static<typeof BaseConfigSchema>, 'ADMIN_TOKEN' | 'SERVICE_TOKEN'> & {
+  ADMIN_TOKEN: string;
+  SERVICE_TOKEN?: string;
+};
 
 /**
  * Thrown by {@link loadConfig}; the message names every offending variable and why, e.g.
@@ -107,23 +126,35 @@ export function loadConfig<P extends TProperties = Record<never, never>>(
     if (!(err instanceof SchemaValidationError)) throw err;
     problems.push(...err.problems);
   }
-  const token = resolveAdminToken(raw, problems);
+  const token = resolveSecret('ADMIN_TOKEN', raw, problems);
+  const serviceToken = resolveSecret('SERVICE_TOKEN', raw, problems, { optional: true });
   if (problems.length > 0 || !parsed || token === undefined) throw new ConfigError(problems);
-  return { ...parsed, ADMIN_TOKEN: token } as KitConfig & Static<TObject<P>>;
+  return {
+    ...parsed,
+    ADMIN_TOKEN: token,
+    ...(serviceToken !== undefined && { SERVICE_TOKEN: serviceToken }),
+  } as KitConfig & Static<TObject<P>>;
 }
 
-function resolveAdminToken(raw: Record<string, string>, problems: ValidationProblem[]): string | undefined {
-  const { ADMIN_TOKEN: token, ADMIN_TOKEN_FILE: file } = raw;
+/** A secret given inline (`NAME`) or as a file (`NAME_FILE`, a mounted Secret), never both. */
+function resolveSecret(
+  name: 'ADMIN_TOKEN' | 'SERVICE_TOKEN',
+  raw: Record<string, string>,
+  problems: ValidationProblem[],
+  options: { optional?: boolean } = {},
+): string | undefined {
+  const fileVar = `${name}_FILE` as const;
+  const token = raw[name];
+  const file = raw[fileVar];
   if (token !== undefined && file !== undefined) {
-    problems.push({ field: 'ADMIN_TOKEN', problem: 'set only one of ADMIN_TOKEN and ADMIN_TOKEN_FILE' });
+    problems.push({ field: name, problem: `set only one of ${name} and ${fileVar}` });
     return undefined;
   }
   if (token !== undefined) return token;
   if (file === undefined) {
-    problems.push({
-      field: 'ADMIN_TOKEN',
-      problem: 'is required (or ADMIN_TOKEN_FILE naming a file that holds it)',
-    });
+    if (!options.optional) {
+      problems.push({ field: name, problem: `is required (or ${fileVar} naming a file that holds it)` });
+    }
     return undefined;
   }
   let fromFile: string;
@@ -131,12 +162,12 @@ function resolveAdminToken(raw: Record<string, string>, problems: ValidationProb
     fromFile = readFileSync(file, 'utf8').trim();
   } catch (err) {
     const reason = err instanceof Error && 'code' in err ? String(err.code) : 'unreadable';
-    problems.push({ field: 'ADMIN_TOKEN_FILE', problem: `cannot read ${file} (${reason})` });
+    problems.push({ field: fileVar, problem: `cannot read ${file} (${reason})` });
     return undefined;
   }
   if (fromFile.length < ADMIN_TOKEN_MIN_LENGTH) {
     problems.push({
-      field: 'ADMIN_TOKEN_FILE',
+      field: fileVar,
       problem: `${file} must hold a token of at least ${ADMIN_TOKEN_MIN_LENGTH} characters`,
     });
     return undefined;

@@ -14,11 +14,19 @@ export interface HealthCheckOptions {
   readiness?: boolean;
 }
 
+/**
+ * Why a check failed, as a category only. `/health` is public (load balancers and probes ask
+ * it without a token), and a dependency's own message carries hosts, ports and, on AWS, ARNs
+ * and account ids: that stays in the service's log.
+ */
+export const CHECK_FAILURES = ['timeout', 'unreachable', 'failed'] as const;
+export type CheckFailure = (typeof CHECK_FAILURES)[number];
+
 /** The result of one check. */
 export const CheckResult = Type.Object({
   status: Type.Enum(['ok', 'fail']),
   durationMs: Type.Number(),
-  error: Type.Optional(Type.String()),
+  error: Type.Optional(Type.Enum(CHECK_FAILURES, { description: 'Why it failed; the detail is logged' })),
 });
 export type CheckResult = Static<typeof CheckResult>;
 
@@ -72,14 +80,21 @@ interface Registered {
  * });
  * ```
  */
-export function createHealth(options: { service: string }): Health {
+export function createHealth(options: {
+  service: string;
+  /** Sees the raw error of a failed check (to log it); the report shows only its category. */
+  onFailure?: (check: string, error: unknown) => void;
+}): Health {
   const checks = new Map<string, Registered>();
   let shuttingDown = false;
 
   async function run(filter: (entry: Registered) => boolean): Promise<Record<string, CheckResult>> {
     const entries = [...checks].filter(([, entry]) => filter(entry));
     const results = await Promise.all(
-      entries.map(async ([name, entry]) => [name, await runOne(entry)] as const),
+      entries.map(
+        async ([name, entry]) =>
+          [name, await runOne(entry, (err) => options.onFailure?.(name, err))] as const,
+      ),
     );
     return Object.fromEntries(results);
   }
@@ -121,7 +136,7 @@ export function createHealth(options: { service: string }): Health {
   };
 }
 
-async function runOne(entry: Registered): Promise<CheckResult> {
+async function runOne(entry: Registered, onFailure: (error: unknown) => void): Promise<CheckResult> {
   const started = performance.now();
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -136,14 +151,30 @@ async function runOne(entry: Registered): Promise<CheckResult> {
     await Promise.race([Promise.resolve().then(() => entry.check(controller.signal)), timeout]);
     return { status: 'ok', durationMs: elapsed(started) };
   } catch (err) {
-    return {
-      status: 'fail',
-      durationMs: elapsed(started),
-      error: err instanceof Error ? err.message : String(err),
-    };
+    onFailure(err);
+    return { status: 'fail', durationMs: elapsed(started), error: failureOf(err, controller.signal.aborted) };
   } finally {
     clearTimeout(timer);
   }
+}
+
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'EAI_AGAIN',
+]);
+
+function failureOf(err: unknown, timedOut: boolean): CheckFailure {
+  const { name, code, cause } = (err ?? {}) as { name?: unknown; code?: unknown; cause?: unknown };
+  if (timedOut || name === 'TimeoutError' || code === 'ETIMEDOUT') return 'timeout';
+  if (typeof code === 'string' && UNREACHABLE.has(code)) return 'unreachable';
+  // fetch and the AWS SDK wrap the socket error: look one level down.
+  const causeCode = (cause as { code?: unknown } | undefined)?.code;
+  if (typeof causeCode === 'string' && UNREACHABLE.has(causeCode)) return 'unreachable';
+  return 'failed';
 }
 
 function elapsed(started: number): number {

@@ -1,5 +1,5 @@
 // The public surface of @cloudcafe/kit. The Express adapter is `@cloudcafe/kit/express`.
-export { type AdminAuth, createAdminAuth } from './admin-auth.js';
+export { type AdminAuth, createAdminAuth, createServiceAuth, serviceAuthHeaders } from './admin-auth.js';
 export {
   AWS_APIS,
   AWS_CLIENT_DEFAULTS,

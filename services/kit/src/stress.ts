@@ -94,7 +94,12 @@ export function defineStressScenario<K extends TObject>(
       `stress scenario ${definition.name}: maxDurationMs must be within 1…${STRESS_MAX_RUN_MS}`,
     );
   }
-  return { ...definition, maxDurationMs };
+  // A typo in a knob must never run with the default instead (a 5 s stress turning into a
+  // 60 s one): the knobs are closed whatever the scenario wrote, so an unknown key is a 400
+  // naming it (`knobs.intensity: is not allowed`).
+  const { type: _type, required: _required, properties, ...options } = definition.knobs;
+  const knobs = Type.Object(properties, { ...options, additionalProperties: false }) as unknown as K;
+  return { ...definition, knobs, maxDurationMs };
 }
 
 /** The states of a run. */

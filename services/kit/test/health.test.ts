@@ -20,7 +20,7 @@ t.test('a failing check answers 503 naming it', async (t) => {
   const health = createHealth({ service: 'order' });
   health.register('postgres', async () => {});
   health.register('sqs', async () => {
-    throw new Error('connect ECONNREFUSED 127.0.0.1:4576');
+    throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4576'), { code: 'ECONNREFUSED' });
   });
 
   const { statusCode, body } = await health.check();
@@ -30,9 +30,25 @@ t.test('a failing check answers 503 naming it', async (t) => {
     status: 'fail',
     checks: {
       postgres: { status: 'ok' },
-      sqs: { status: 'fail', error: 'connect ECONNREFUSED 127.0.0.1:4576' },
+      sqs: { status: 'fail', error: 'unreachable' },
     },
   });
+  t.notMatch(JSON.stringify(body), '127.0.0.1', 'no address of a dependency in the public report');
+});
+
+t.test("a dependency's own message (an ARN, say) stays in the log, not in the report", async (t) => {
+  const logged: unknown[] = [];
+  const health = createHealth({ service: 'payment', onFailure: (check, err) => logged.push([check, err]) });
+  const arn = 'arn:aws:sqs:eu-west-1:123456789012:cloudcafe-payments.fifo';
+  health.register('sqs', async () => {
+    throw new Error(`User is not authorized to perform sqs:GetQueueAttributes on resource ${arn}`);
+  });
+
+  const { body } = await health.check();
+
+  t.same(body.checks.sqs?.error, 'failed');
+  t.notMatch(JSON.stringify(body), '123456789012');
+  t.match(logged, [['sqs', { message: new RegExp(arn.replaceAll('.', '\\.')) }]]);
 });
 
 t.test('a check slower than its timeout fails, and is told to stop', async (t) => {
@@ -53,7 +69,7 @@ t.test('a check slower than its timeout fails, and is told to stop', async (t) =
   const { statusCode, body } = await health.check();
 
   t.equal(statusCode, 503);
-  t.match(body.checks.dynamodb, { status: 'fail', error: 'timed out after 50 ms' });
+  t.match(body.checks.dynamodb, { status: 'fail', error: 'timeout' });
   t.ok(aborted, 'the slow check was told to stop');
 });
 
@@ -65,7 +81,7 @@ t.test('a check that throws synchronously is a failure, not a crash', async (t) 
 
   const { body } = await health.check();
 
-  t.match(body.checks.broken, { status: 'fail', error: 'boom' });
+  t.match(body.checks.broken, { status: 'fail', error: 'failed' });
 });
 
 t.test('readiness: false while shutting down, and only readiness checks count', async (t) => {

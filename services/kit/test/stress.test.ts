@@ -84,6 +84,26 @@ t.test('bad knobs are refused naming the knob, and nothing starts', async (t) =>
   t.equal(harness.active(), undefined);
 });
 
+t.test(
+  'a scenario that wrote open knobs still refuses an unknown knob instead of running defaults',
+  async (t) => {
+    const open = defineStressScenario({
+      name: 'open-knobs',
+      description: 'knobs written without additionalProperties: false',
+      knobs: Type.Object({ durationSeconds: Type.Integer({ minimum: 1, maximum: 600, default: 60 }) }),
+      run: async () => ({}),
+    });
+    const harness = createStressHarness({ scenarios: [open], logger });
+
+    t.throws(() => harness.start('open-knobs', { durationSec: 5 }), {
+      code: 'CAFE_ERR_VALIDATION',
+      statusCode: 400,
+      message: 'knobs.durationSec: is not allowed',
+    });
+    t.equal(harness.active(), undefined, 'nothing started with the 60 s default');
+  },
+);
+
 t.test('cancel aborts the signal; the run ends cancelled with what it did', async (t) => {
   const metrics = createMetrics({ service: 'order', platform: 'local', processMetrics: false });
   const harness = createStressHarness({ scenarios: [untilSignal], logger, metrics });

@@ -66,10 +66,13 @@ export async function buildApp(config: OrderConfig, options: BuildOptions = {}):
       api.get(
         '/',
         {
+          // Every customer's orders (ids, customers, items): an operator's view, not a public one.
+          config: { cafeAdmin: true },
+          onRequest: [api.requireAdmin],
           schema: {
-            summary: 'Orders, newest first, filtered by customer and status (cursor pagination)',
+            summary: 'Admin: orders, newest first, filtered by customer and status (cursor pagination)',
             querystring: ListQuery,
-            response: { 200: OrderPage, ...errorResponses(400, 429, 502, 503, 504) },
+            response: { 200: OrderPage, ...errorResponses(400, 401, 429, 502, 503, 504) },
           },
         },
         async (request) => service().list(request.query),

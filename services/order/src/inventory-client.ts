@@ -1,5 +1,12 @@
 import type { Reservation, ReservationItemRequest } from '@cloudcafe/contracts';
-import { CafeError, callDependency, ERROR_CODES, type ErrorCode, type ServiceApp } from '@cloudcafe/kit';
+import {
+  CafeError,
+  callDependency,
+  ERROR_CODES,
+  type ErrorCode,
+  type ServiceApp,
+  serviceAuthHeaders,
+} from '@cloudcafe/kit';
 
 /** What inventory answered when it refused: its status and stable code, kept for the caller. */
 export class InventoryRefusal extends CafeError {
@@ -36,7 +43,10 @@ export class InventoryClient {
     return callDependency(this.app, 'inventory', async () => {
       const res = await fetch(`${this.baseUrl}${path}`, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: {
+          ...serviceAuthHeaders(this.app.config.SERVICE_TOKEN),
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+        },
         ...(body !== undefined && { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(this.timeoutMs),
       });

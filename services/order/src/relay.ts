@@ -1,7 +1,7 @@
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { GetQueueUrlCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { OrderEvent, PaymentRequested } from '@cloudcafe/contracts';
-import { QUEUES, STREAMS } from '@cloudcafe/contracts';
+import { QUEUES, STREAMS, SYSTEM_END_REASONS } from '@cloudcafe/contracts';
 import type { ServiceApp } from '@cloudcafe/kit';
 import { callDependency } from '@cloudcafe/kit';
 import type pg from 'pg';
@@ -191,7 +191,7 @@ export class OutboxRelay {
       } else if (order.status === 'pending') {
         // The hold expired before the order could claim it (inventory unreachable too long):
         // the stock went back, so the order cannot be fulfilled. Nothing was charged yet.
-        await this.orders.finish(c, order, 'cancelled', 'reservation_expired');
+        await this.orders.finish(c, order, 'cancelled', SYSTEM_END_REASONS.reservationExpired);
       }
     } else if (row.kind === 'reservation-commit') {
       if (order.status !== 'paid') return;
@@ -200,7 +200,7 @@ export class OutboxRelay {
         await this.orders.finish(c, order, 'confirmed', null);
       } else {
         this.app.log.error({ orderId: order.order_id }, 'charged but its stock is gone: refund needed');
-        await this.orders.finish(c, order, 'payment_failed', 'reservation_lost: refund needed');
+        await this.orders.finish(c, order, 'payment_failed', SYSTEM_END_REASONS.reservationLost);
       }
     } else if (row.kind === 'reservation-release' && ok) {
       await c.query("UPDATE orders SET reservation = 'released' WHERE order_id = $1", [order.order_id]);

@@ -1,3 +1,4 @@
+import { SYSTEM_END_REASONS } from '@cloudcafe/contracts';
 import type { ServiceApp } from '@cloudcafe/kit';
 import { enqueue, type OrderRow, type Orders, paymentRequest, snapshotOf } from './orders.js';
 
@@ -54,7 +55,7 @@ export class StuckOrderSweeper {
         if (order.payment_sends < this.options.maxPaymentSends) {
           await enqueue(c, order.order_id, 'payment-requested', paymentRequest(snapshotOf(order)));
         } else {
-          await this.orders.finish(c, order, 'payment_failed', 'payment_timeout');
+          await this.orders.finish(c, order, 'payment_failed', SYSTEM_END_REASONS.paymentTimeout);
           await enqueue(c, order.order_id, 'reservation-release', { orderId: order.order_id });
         }
       }

@@ -63,11 +63,15 @@ t.test('a long poll is bounded and its query closed', async (t) => {
   }
 });
 
-t.test('list filters and cursors are validated', async (t) => {
+t.test('listing orders needs the admin token; its filters and cursors are validated', async (t) => {
   const a = await app();
-  t.equal((await a.inject({ method: 'GET', url: '/api/orders?status=shipped' })).statusCode, 400);
-  t.equal((await a.inject({ method: 'GET', url: '/api/orders?cursor=abc' })).statusCode, 400);
-  t.equal((await a.inject({ method: 'GET', url: '/api/orders?limit=1000' })).statusCode, 400);
+  const anonymous = await a.inject({ method: 'GET', url: '/api/orders' });
+  t.equal(anonymous.statusCode, 401);
+  t.equal(anonymous.json().error.code, 'CAFE_ERR_UNAUTHORIZED');
+  const list = (url: string) => a.inject({ method: 'GET', url, headers: ADMIN });
+  t.equal((await list('/api/orders?status=shipped')).statusCode, 400);
+  t.equal((await list('/api/orders?cursor=abc')).statusCode, 400);
+  t.equal((await list('/api/orders?limit=1000')).statusCode, 400);
 });
 
 t.test('a dependency that cannot be reached is a 5xx with a dependency code, never a 500', async (t) => {
@@ -113,6 +117,16 @@ t.test('the morning-rush scenario is admin-only and bounded', async (t) => {
     payload: { durationSeconds: 3600 },
   });
   t.equal(tooLong.statusCode, 400);
+  // The typo the issue measured: it used to start a 60 s run with the defaults.
+  const typo = await a.inject({
+    method: 'POST',
+    url: '/api/orders/stress/morning-rush',
+    headers: ADMIN,
+    payload: { durationSec: 5, intensity: 0.2 },
+  });
+  t.equal(typo.statusCode, 400);
+  t.match(typo.json().error, { code: 'CAFE_ERR_VALIDATION', message: /body\.durationSec: is not allowed/ });
+  t.match(typo.json().error.message, /body\.intensity: is not allowed/);
   const started = await a.inject({
     method: 'POST',
     url: '/api/orders/stress/morning-rush',

@@ -397,9 +397,13 @@ t.test('orders list by customer, newest first, with a cursor', async (t) => {
   const who = customer();
   const ids: string[] = [];
   for (let i = 0; i < 3; i++) ids.push((await place(who, [{ sku, quantity: 1 }])).body.orderId);
+  const anonymous = await api('GET', `/api/orders?customerId=${who}&limit=2`);
+  t.equal(anonymous.status, 401, "every customer's orders are not for anyone to list");
   const first = await api<{ items: { orderId: string }[]; nextCursor?: string }>(
     'GET',
     `/api/orders?customerId=${who}&limit=2`,
+    undefined,
+    admin(),
   );
   t.equal(first.status, 200);
   t.same(
@@ -410,6 +414,8 @@ t.test('orders list by customer, newest first, with a cursor', async (t) => {
   const second = await api<{ items: { orderId: string }[]; nextCursor?: string }>(
     'GET',
     `/api/orders?customerId=${who}&limit=2&cursor=${first.body.nextCursor}`,
+    undefined,
+    admin(),
   );
   t.same(
     second.body.items.map((o) => o.orderId),

@@ -27,6 +27,20 @@ export const HandlerConfigSchema = Type.Object({
     description: 'SHA-256 links in the fraud model build: the cold-start cost of every new instance',
   }),
   GATEWAY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 25_000, default: 5000 }),
+  PAYMENT_REQUESTS_QUEUE_URL: Type.Optional(
+    Type.String({ minLength: 1, description: 'Default: looked up by name (QUEUES.paymentRequests)' }),
+  ),
+  PAYMENT_RETRY_WINDOW_SECONDS: Type.Integer({
+    minimum: 60,
+    // SQS keeps a message 4 days by default: a copy re-queued later than that could be lost.
+    maximum: 4 * 86_400,
+    // Under the order service's own patience (PAYMENT_RESULT_TIMEOUT_SECONDS × PAYMENT_REQUEST_MAX_SENDS,
+    // 15 min by default): a payment must give up (DLQ, alarm) before its order times out, or
+    // the order could fail while its charge still goes through.
+    default: 600,
+    description:
+      "How long after an order's requestedAt a transient failure (gateway, DynamoDB, S3 down) is re-queued with a fresh receive budget instead of dead-lettering; keep it under the order service's payment timeout",
+  }),
 });
 export type HandlerConfig = Static<typeof HandlerConfigSchema>;
 

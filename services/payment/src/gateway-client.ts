@@ -28,6 +28,17 @@ export class GatewayUnavailableError extends Error {
   }
 }
 
+/**
+ * The gateway refused the request itself (a 4xx other than a decline, a timeout or a rate
+ * limit): sending it again cannot help, so the message goes to the DLQ, which alarms.
+ */
+export class GatewayRefusedError extends Error {
+  override readonly name = 'GatewayRefusedError';
+}
+
+/** 4xx answers that mean "later", not "never". */
+const RETRYABLE_CLIENT_STATUSES = new Set([408, 409, 425, 429]);
+
 interface GatewayCharge {
   chargeId?: string;
   status?: string;
@@ -63,5 +74,8 @@ export async function charge(
     return { kind: 'captured', chargeId: body.chargeId, replayed: body.replayed === true };
   }
   if (res.status === 402) return { kind: 'declined', reason: body.declineReason ?? 'card_declined' };
+  if (res.status >= 400 && res.status < 500 && !RETRYABLE_CLIENT_STATUSES.has(res.status)) {
+    throw new GatewayRefusedError(`gateway refused the charge request with ${res.status}`);
+  }
   throw new GatewayUnavailableError(`gateway answered ${res.status}`, 'gateway_error');
 }

@@ -10,16 +10,19 @@ import {
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { loadHandlerConfig } from './config.js';
 import { buildFraudModel } from './fraud.js';
-import { GatewayUnavailableError } from './gateway-client.js';
+import { GatewayRefusedError, GatewayUnavailableError } from './gateway-client.js';
 import { PaymentLedger } from './ledger.js';
 import { type PaymentDeps, processPayment, publishResults } from './process-payment.js';
+import { type RequeueDeps, requeue, shouldRequeue } from './retry.js';
 
 /**
  * The payment Lambda: SQS FIFO batches of PaymentRequested in, partial batch failures out
  * (the event source mapping has ReportBatchItemFailures on). A record that fails for a
  * transient reason — gateway down or slow, DynamoDB/S3/SQS unreachable — is reported failed and
- * comes back after the visibility timeout; after maxReceiveCount it lands in the DLQ. Final
- * outcomes (charged, declined) are results, never failures.
+ * comes back after the visibility timeout; before its last receives are spent it is re-queued
+ * with a fresh budget (retry.ts), so an outage delays payments instead of dead-lettering them.
+ * Only a malformed message, a non-retryable refusal, or a failure past the retry window lands
+ * in the DLQ. Final outcomes (charged, declined) are results, never failures.
  *
  * Init runs once per instance, at module load, as on Lambda: config, clients, and the fraud
  * model build (a SHA-256 chain, see fraud.ts) — the real cost every cold start pays.
@@ -39,23 +42,33 @@ const aws = createAwsClients({
 });
 log.info({ modelDigest: model.digest, rounds: model.rounds, buildMs: Math.round(model.buildMs) }, 'init');
 
-let resultsQueueUrl: string | undefined = config.PAYMENT_RESULTS_QUEUE_URL;
+/** A queue's URL: the configured one, or looked up by name once and kept for the instance's life. */
+function queueUrl(name: string, configured: string | undefined): () => Promise<string> {
+  let url = configured;
+  return async () => {
+    url ??= (await aws.sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
+    if (!url) throw new Error(`no queue URL for ${name}`);
+    return url;
+  };
+}
+
 const deps: PaymentDeps = {
   ledger: new PaymentLedger(aws.documentClient, config.PAYMENTS_TABLE),
   s3: aws.s3,
   sqs: aws.sqs,
   receiptsBucket: config.RECEIPTS_BUCKET,
-  resultsQueueUrl: async () => {
-    resultsQueueUrl ??= (await aws.sqs.send(new GetQueueUrlCommand({ QueueName: QUEUES.paymentResults })))
-      .QueueUrl;
-    if (!resultsQueueUrl) throw new Error(`no queue URL for ${QUEUES.paymentResults}`);
-    return resultsQueueUrl;
-  },
+  resultsQueueUrl: queueUrl(QUEUES.paymentResults, config.PAYMENT_RESULTS_QUEUE_URL),
   gatewayUrl: config.PAYMENT_GATEWAY_URL,
   gatewayTimeoutMs: config.GATEWAY_TIMEOUT_MS,
   model,
   metrics,
   log,
+};
+
+const retry: RequeueDeps = {
+  sqs: aws.sqs,
+  requestsQueueUrl: queueUrl(QUEUES.paymentRequests, config.PAYMENT_REQUESTS_QUEUE_URL),
+  windowSeconds: config.PAYMENT_RETRY_WINDOW_SECONDS,
 };
 
 let coldStart = true;
@@ -86,6 +99,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
         for (const record of records) {
           const outOfTime = context.getRemainingTimeInMillis() < config.GATEWAY_TIMEOUT_MS + SAFETY_MARGIN_MS;
           const result = blocked || outOfTime ? undefined : await processRecord(record);
+          if (result === REQUEUED) continue;
           if (result) results.set(record.messageId, result);
           else {
             blocked = true;
@@ -122,8 +136,14 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   return { batchItemFailures };
 }
 
-/** The record's result once it reached a final outcome; undefined when it must be retried. */
-async function processRecord(record: SQSRecord): Promise<PaymentResult | undefined> {
+/** A record handed on as a fresh copy (retry.ts): acknowledged, with no result yet. */
+const REQUEUED = Symbol('requeued');
+
+/**
+ * The record's result once it reached a final outcome; REQUEUED when a fresh copy carries it
+ * on; undefined when it must be retried (or, poison, dead-lettered).
+ */
+async function processRecord(record: SQSRecord): Promise<PaymentResult | typeof REQUEUED | undefined> {
   let request: PaymentRequested;
   try {
     request = parseWithSchema(PaymentRequested, JSON.parse(record.body), { part: 'body' });
@@ -144,6 +164,16 @@ async function processRecord(record: SQSRecord): Promise<PaymentResult | undefin
   } catch (error) {
     if (error instanceof GatewayUnavailableError)
       metrics.inc('payments_failed_total', { reason: error.reason });
+    const retryable = !(error instanceof GatewayRefusedError);
+    if (retryable && shouldRequeue(record, request, retry.windowSeconds, Date.now())) {
+      if (await requeue(retry, record, request)) {
+        orderLog.warn(
+          { error: (error as Error).message, receiveCount: record.attributes.ApproximateReceiveCount },
+          'payment not completed; re-queued with a fresh receive budget',
+        );
+        return REQUEUED;
+      }
+    }
     orderLog.warn(
       { error: (error as Error).message, receiveCount: record.attributes.ApproximateReceiveCount },
       'payment not completed; the message returns to the queue',

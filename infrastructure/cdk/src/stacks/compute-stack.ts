@@ -216,6 +216,7 @@ export class ComputeStack extends Stack {
     switch (service) {
       case 'order':
         this.grantSecret(secrets.auroraCredentials, grantee);
+        this.grantSecret(secrets.serviceToken, grantee);
         data.paymentRequests.grantSendMessages(grantee);
         data.paymentResults.grantConsumeMessages(grantee);
         data.orderEvents.grantWrite(grantee);
@@ -228,6 +229,7 @@ export class ComputeStack extends Stack {
         data.tables.inventory.grantReadWriteData(grantee);
         data.tables.reservations.grantReadWriteData(grantee);
         this.grantSecret(secrets.redisAuth, grantee);
+        this.grantSecret(secrets.serviceToken, grantee);
         break;
       case 'menu':
         this.grantSecret(secrets.documentDbCredentials, grantee);
@@ -305,6 +307,10 @@ export class ComputeStack extends Stack {
       environment: { ...this.serviceEnvironment(service), ...dbEnv },
       secrets: {
         ADMIN_TOKEN: ecs.Secret.fromSecretsManager(this.secretReference(secrets.adminToken)),
+        // The order service calls inventory's internal routes with it.
+        ...(service === 'order' && {
+          SERVICE_TOKEN: ecs.Secret.fromSecretsManager(this.secretReference(secrets.serviceToken)),
+        }),
         ...dbSecrets,
       },
       portMappings: [{ containerPort: port }],
@@ -331,7 +337,10 @@ export class ComputeStack extends Stack {
     });
     // The agent reads the secrets above at task start with the execution role.
     this.grantSecret(secrets.adminToken, task.obtainExecutionRole());
-    if (service === 'order') this.grantSecret(secrets.auroraCredentials, task.obtainExecutionRole());
+    if (service === 'order') {
+      this.grantSecret(secrets.auroraCredentials, task.obtainExecutionRole());
+      this.grantSecret(secrets.serviceToken, task.obtainExecutionRole());
+    }
     const fargateService = new ecs.FargateService(this, `${service}Service`, {
       serviceName: `cloudcafe-${service}`,
       cluster: this.ecsCluster,
@@ -430,6 +439,8 @@ export class ComputeStack extends Stack {
     data.tables.payments.grantReadWriteData(fn);
     data.receipts.grantPut(fn);
     data.paymentResults.grantSendMessages(fn);
+    // A transient failure about to spend its last receives is sent again as a fresh copy (ADR 0014).
+    data.paymentRequests.grantSendMessages(fn);
     // The extension lists and reads its fault configuration, and only under its folder.
     fn.addToRolePolicy(
       new iam.PolicyStatement({

@@ -13,6 +13,11 @@ export class SecretsStack extends Stack {
   readonly key: kms.Key;
   /** The bearer token for admin routes (stress runs, fault flags); the services read it at start. */
   readonly adminToken: secretsmanager.Secret;
+  /**
+   * The service credential: inventory's internal reservation routes take it, the order service
+   * sends it (ADR 0015). Only those two read it.
+   */
+  readonly serviceToken: secretsmanager.Secret;
   /** Aurora PostgreSQL master user: `{username, password}`; the cluster adds host and port. */
   readonly auroraCredentials: secretsmanager.Secret;
   /** DocumentDB master user: `{username, password}`. */
@@ -44,6 +49,12 @@ export class SecretsStack extends Stack {
     this.adminToken = new secretsmanager.Secret(this, 'AdminToken', {
       secretName: 'cloudcafe/admin-token',
       description: 'Bearer token for CloudCafe admin routes (stress runs, fault flags)',
+      encryptionKey: this.key,
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    });
+    this.serviceToken = new secretsmanager.Secret(this, 'ServiceToken', {
+      secretName: 'cloudcafe/service-token',
+      description: 'Bearer credential of service-to-service routes (inventory reservations)',
       encryptionKey: this.key,
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
     });

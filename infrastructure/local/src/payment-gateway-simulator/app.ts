@@ -32,15 +32,28 @@ const ChargeView = Type.Object({
   replayed: Type.Boolean({
     description: 'true when an earlier request with the same Idempotency-Key answered',
   }),
+  refunded: Type.Boolean(),
 });
 
-const view = (charge: Charge, replayed: boolean) => {
-  const { idempotencyKey: _key, ...rest } = charge;
-  return { ...rest, replayed };
-};
+const ChargeCallView = Type.Object({
+  at: Type.String(),
+  orderId: Type.String(),
+  idempotencyKey: Type.Optional(Type.String()),
+  outcome: Type.Enum(['captured', 'declined', 'replayed', 'unavailable']),
+  chargeId: Type.Optional(Type.String()),
+});
+
+const OrderQuery = Type.Object(
+  { orderId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) },
+  { additionalProperties: false },
+);
 
 export async function buildApp(config: KitConfig): Promise<ServiceApp> {
   const ledger = new ChargeLedger();
+  const view = (charge: Charge, replayed: boolean) => {
+    const { idempotencyKey: _key, ...rest } = charge;
+    return { ...rest, replayed, refunded: ledger.isRefunded(charge.chargeId) };
+  };
   return buildServiceApp({
     service: 'payment-gateway',
     config,
@@ -58,6 +71,7 @@ export async function buildApp(config: KitConfig): Promise<ServiceApp> {
           const delay = Number(api.flags.value('payment-gateway-latency'));
           if (delay > 0) await new Promise((r) => setTimeout(r, delay));
           if (Math.random() < Number(api.flags.value('payment-gateway-failure-rate'))) {
+            ledger.unavailable(request.body.orderId, request.headers['idempotency-key']);
             throw new CafeError('CAFE_ERR_UNAVAILABLE', 'gateway_unavailable: try again later');
           }
           const { charge, replayed } = ledger.charge(request.body, request.headers['idempotency-key']);
@@ -69,13 +83,37 @@ export async function buildApp(config: KitConfig): Promise<ServiceApp> {
         '/v1/charges',
         {
           schema: {
-            querystring: Type.Object({
-              orderId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-            }),
+            querystring: OrderQuery,
             response: { 200: Type.Object({ charges: Type.Array(ChargeView) }) },
           },
         },
         async (request) => ({ charges: ledger.list(request.query.orderId).map((c) => view(c, false)) }),
+      );
+      api.get(
+        '/v1/requests',
+        {
+          schema: {
+            summary: 'Every charge request as it arrived, replays and turned-away ones included',
+            querystring: OrderQuery,
+            response: { 200: Type.Object({ requests: Type.Array(ChargeCallView) }) },
+          },
+        },
+        async (request) => ({ requests: ledger.calls(request.query.orderId) }),
+      );
+      api.post(
+        '/v1/charges/:chargeId/refund',
+        {
+          schema: {
+            summary: 'Refunds a capture (compensation for a charge whose order did not go through)',
+            params: Type.Object({ chargeId: Type.String({ minLength: 1, maxLength: 64 }) }),
+            response: { 200: ChargeView, ...errorResponses(400, 404) },
+          },
+        },
+        async (request) => {
+          const charge = ledger.refund(request.params.chargeId);
+          if (!charge) throw new CafeError('CAFE_ERR_NOT_FOUND', `no capture ${request.params.chargeId}`);
+          return view(charge, false);
+        },
       );
     },
   });

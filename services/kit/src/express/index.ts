@@ -131,7 +131,10 @@ export function createExpressKit(options: ExpressKitOptions): ExpressKit {
     s3ForcePathStyle: config.AWS_S3_FORCE_PATH_STYLE === 'on',
     metrics,
   });
-  const health = createHealth({ service });
+  const health = createHealth({
+    service,
+    onFailure: (check, err) => logger.warn({ err, check }, 'health check failed'),
+  });
   const flags = createFlagStore({ service, metrics, logger });
   const stress = createStressHarness({
     scenarios: options.scenarios ?? [],
@@ -362,8 +365,10 @@ export function buildExpressServiceApp(options: BuildExpressServiceAppOptions): 
   app.use(kit.intake);
   app.use(kit.prefix, kit.router);
   if (options.routes) {
+    // No body parser for the whole router: kit.mount parses per route, after the admin check,
+    // so an anonymous request to an admin route is a 401 whatever its body (never a 400 or 415
+    // that shows the parser ran for someone without the token). Hand-written routes add kit.body.
     const serviceRouter = express.Router();
-    serviceRouter.use(...kit.body);
     options.routes(serviceRouter, kit);
     app.use(kit.prefix, serviceRouter);
   }

@@ -15,7 +15,10 @@ import './types.js';
  */
 export const healthPlugin = fp(
   async (app) => {
-    const health = createHealth({ service: app.cafe.service });
+    const health = createHealth({
+      service: app.cafe.service,
+      onFailure: (check, err) => app.log.warn({ err, check }, 'health check failed'),
+    });
     app.decorate('health', health);
     mountRoutes(app, app.cafe.prefix, healthRoutes(health));
     app.shutdown.register('intake', 'readiness', () => health.markShuttingDown());

@@ -22,6 +22,7 @@ export const openapiPlugin = fp<{ version?: string }>(
           method,
           url: route.url,
           admin: route.config?.cafeAdmin === true,
+          internal: route.config?.cafeInternal === true,
           ...(schema?.summary && { summary: schema.summary }),
           ...(schema?.tags && { tags: schema.tags }),
           schema,

@@ -43,10 +43,14 @@ declare module 'fastify' {
     shutdown: Shutdown;
     /** An onRequest hook answering 401 unless the admin token is presented (cafe-admin-auth). */
     requireAdmin: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    /** An onRequest hook answering 401 unless the service credential (or admin token) is presented. */
+    requireService: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
   }
   interface FastifyContextConfig {
     /** Marks an admin route, for the OpenAPI document. */
     cafeAdmin?: boolean;
+    /** Marks an internal (service-to-service) route, for the OpenAPI document. */
+    cafeInternal?: boolean;
   }
 }
 

@@ -8,6 +8,8 @@ export interface RouteDoc {
   summary?: string;
   tags?: string[];
   admin?: boolean;
+  /** An internal (service-to-service) route: the service credential or the admin token. */
+  internal?: boolean;
   schema?: {
     params?: unknown;
     querystring?: unknown;
@@ -60,6 +62,7 @@ export function buildOpenApiDocument(options: {
       ],
       responses: responses(route.schema?.response),
       ...(route.admin && { security: [{ adminToken: [] }] }),
+      ...(route.internal && { security: [{ serviceToken: [] }, { adminToken: [] }] }),
     };
     if (route.schema?.body) {
       operation.requestBody = {
@@ -75,7 +78,15 @@ export function buildOpenApiDocument(options: {
     info: { title: options.title, version: options.version },
     paths,
     components: {
-      securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'The lab admin token' } },
+      securitySchemes: {
+        adminToken: { type: 'http', scheme: 'bearer', description: 'The lab admin token' },
+        serviceToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'The service credential internal routes take (the lab writes .cloudcafe/service-token)',
+        },
+      },
     },
   };
 }

@@ -351,6 +351,40 @@ t.test('hand-written routes validate with kit.validate and are counted by patter
   t.match(text, 'route="/api/menu/legacy/:code",status="200"');
 });
 
+t.test('an admin route answers 401 to an anonymous caller before its body is parsed', async (t) => {
+  const { call } = await startExpress((router, kit) =>
+    kit.mount(router, [
+      defineRoute({
+        method: 'PUT',
+        url: '/admin-items/:id',
+        admin: true,
+        summary: 'Replaces an item (admin)',
+        tags: ['menu admin'],
+        schema: { body: Item, response: { 200: Item, ...errorResponses(400, 401) } },
+        handler: ({ body }) => ({ statusCode: 200, body }),
+      }),
+    ]),
+  );
+  const bodies = [
+    { payload: '{not json', headers: { 'content-type': 'application/json' } },
+    { payload: 'x', headers: { 'content-type': 'text/plain' } },
+    { payload: 'x'.repeat(4096), headers: { 'content-type': 'application/json' } },
+  ];
+
+  for (const { payload, headers } of bodies) {
+    const anonymous = await call({ method: 'PUT', url: '/api/menu/admin-items/a', payload, headers });
+    t.equal(anonymous.statusCode, 401, `${headers['content-type']}, ${payload.length} bytes`);
+    t.equal(anonymous.json().error.code, 'CAFE_ERR_UNAUTHORIZED');
+  }
+  const admin = await call({
+    method: 'PUT',
+    url: '/api/menu/admin-items/a',
+    ...bodies[0],
+    headers: { ...bodies[0]?.headers, ...ADMIN },
+  });
+  t.equal(admin.statusCode, 400, 'with the token, the malformed body is what is refused');
+});
+
 t.test('openapi.json documents the kit routes and the service routes', async (t) => {
   const { call } = await startExpress();
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { sumSeries } from '@cloudcafe/kit';
 import { type LabState, labPaths, readLabState, ToxiproxyClient, waitFor } from '@cloudcafe/local-platform';
+import { api } from '@cloudcafe/test-support/gateway';
 import pg from 'pg';
 
 /**
@@ -46,26 +47,8 @@ export const ordersDb = (): pg.Pool =>
     max: 2,
   });
 
-export interface Answer<T = unknown> {
-  status: number;
-  body: T;
-}
-
-export async function api<T = Record<string, unknown>>(
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<Answer<T>> {
-  const res = await fetch(`${lab().gateway}${path}`, {
-    method,
-    headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...headers },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-}
+// The gateway call every lab test makes, shared with the other packages' tests.
+export { type Answer, api } from '@cloudcafe/test-support/gateway';
 
 /** A fresh SKU with exactly `stock` units, so a test owns its numbers. */
 export async function freshSku(stock: number, price = 500): Promise<string> {
