@@ -276,7 +276,7 @@ export class LabDaemon {
       });
       return;
     }
-    if (await this.handleFaults(req, res, url)) return;
+    if (this.handleFaults(req, res, url, body)) return;
     const signal = /^\/processes\/([\w-]+)\/signal$/.exec(url.pathname);
     if (req.method === 'POST' && signal?.[1]) {
       const sig = body.signal as ControlSignal;
@@ -310,9 +310,14 @@ export class LabDaemon {
    * `POST /faults` holds a local fault until its deadline (the local driver calls it before it
    * acts); `DELETE /faults/<tag>` releases it once its run reverted it. True when it answered.
    */
-  private async handleFaults(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+  private handleFaults(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    body: Record<string, unknown>,
+  ): boolean {
     if (req.method === 'POST' && url.pathname === '/faults') {
-      const { tag, fault, holdMs } = parseHeldFault(await readBody(req));
+      const { tag, fault, holdMs } = parseHeldFault(body);
       reply(res, 201, this.faults.arm(tag, fault, Date.now() + holdMs));
       return true;
     }
