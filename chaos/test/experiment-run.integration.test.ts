@@ -49,6 +49,17 @@ recovery: { within: 30s }
   return file;
 }
 
+/** An experiment whose method is one fault step. */
+const oneFault = (name: string, step: string, fault: string, duration: string): string =>
+  experiment(
+    name,
+    `method:
+  - type: fault
+    name: ${step}
+    fault: ${fault}
+    duration: ${duration}`,
+  );
+
 interface Run {
   child: ChildProcess;
   stdout: string;
@@ -77,13 +88,11 @@ const journalOf = (d: string) =>
 t.test('a latency experiment verifies its fault, rolls back and writes its reports', async (t) => {
   // Prepare
   const { link } = target();
-  const file = experiment(
+  const file = oneFault(
     'test-latency',
-    `method:
-  - type: fault
-    name: slow link
-    fault: { type: latency, link: ${link}, latencyMs: 150 }
-    duration: 3s`,
+    'slow link',
+    `{ type: latency, link: ${link}, latencyMs: 150 }`,
+    `3s`,
   );
   // Act
   const run = cli('experiment', 'run', file);
@@ -138,13 +147,11 @@ abort:
 
 t.test('Ctrl-C mid-fault rolls back first, then exits non-zero', async (t) => {
   const { link } = target();
-  const file = experiment(
+  const file = oneFault(
     'test-interrupt',
-    `method:
-  - type: fault
-    name: long slow link
-    fault: { type: latency, link: ${link}, latencyMs: 100 }
-    duration: 120s`,
+    'long slow link',
+    `{ type: latency, link: ${link}, latencyMs: 100 }`,
+    `120s`,
   );
   const run = cli('experiment', 'run', file);
   await waitFor('the fault to be injected', async () => run.stdout.includes('effect of "long slow link"'), {
@@ -161,14 +168,7 @@ t.test('Ctrl-C mid-fault rolls back first, then exits non-zero', async (t) => {
 
 t.test('an orchestrator killed mid-fault leaves nothing behind after the next lab up', async (t) => {
   const { link } = target();
-  const file = experiment(
-    'test-crash',
-    `method:
-  - type: fault
-    name: cut the link
-    fault: { type: partition, link: ${link} }
-    duration: 120s`,
-  );
+  const file = oneFault('test-crash', 'cut the link', `{ type: partition, link: ${link} }`, '120s');
   const run = cli('experiment', 'run', file);
   await waitFor('the fault to be injected', async () => run.stdout.includes('effect of "cut the link"'), {
     timeoutMs: 30_000,
@@ -185,13 +185,11 @@ t.test(
   async (t) => {
     const { link } = target();
     const durationMs = 6000;
-    const file = experiment(
+    const file = oneFault(
       'test-killed',
-      `method:
-  - type: fault
-    name: slow
-    fault: { type: latency, link: ${link}, latencyMs: 300 }
-    duration: ${durationMs / 1000}s`,
+      'slow',
+      `{ type: latency, link: ${link}, latencyMs: 300 }`,
+      `${durationMs / 1000}s`,
     );
     const run = cli('experiment', 'run', file);
     // printed on `fault.injecting`, before the driver acts: the fault's duration counts from here
@@ -222,14 +220,7 @@ t.test(
 
 t.test('--dry-run prints the plan and touches nothing', async (t) => {
   const { link } = target();
-  const file = experiment(
-    'test-dry-run',
-    `method:
-  - type: fault
-    name: cut the link
-    fault: { type: partition, link: ${link} }
-    duration: 10s`,
-  );
+  const file = oneFault('test-dry-run', 'cut the link', `{ type: partition, link: ${link} }`, '10s');
   const run = cli('experiment', 'run', file, '--dry-run');
   t.equal(await run.exit, 0);
   t.match(run.stdout, new RegExp(`inject partition on ${link} for 10s`));
