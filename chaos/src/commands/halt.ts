@@ -3,9 +3,9 @@ import { dirname, join } from 'node:path';
 import { healLab, labPaths, labStatus, readLabState } from '@cloudcafe/local-platform';
 import type { Command } from 'commander';
 import { addDriverFlags, driverOptionsFrom } from '../drivers/index.js';
+import { admin } from '../drivers/local.js';
 import { PLATFORMS, type Platform } from '../experiment/schema.js';
 import { REPORTS_DIR } from '../journal.js';
-import { labTarget } from '../probes.js';
 import { undoJournal } from './revert.js';
 
 /**
@@ -58,30 +58,27 @@ const platformOf = (file: string): Platform => {
 async function quietServices(write: (line: string) => void): Promise<number> {
   const state = readLabState(labPaths());
   if (!state) return 0;
-  const headers = { authorization: `Bearer ${labTarget.adminToken()}` };
   let failed = 0;
+  const done = (status: number) => status >= 200 && status < 300;
   for (const service of state.services) {
     const api = service.health.replace(/\/health$/, '');
     try {
-      const { flags } = (await (await fetch(`${api}/admin/flags`, { headers })).json()) as {
+      const { flags } = (await admin('GET', `${api}/admin/flags`)).json as {
         flags: { name: string; active: string }[];
       };
       for (const flag of flags.filter((f) => f.active !== 'off')) {
-        const res = await fetch(`${api}/admin/flags/${flag.name}`, { method: 'DELETE', headers });
-        write(`${res.ok ? '✓' : '✗'} ${service.name}: fault flag ${flag.name} (${flag.active}) off`);
-        if (!res.ok) failed++;
+        const { status } = await admin('DELETE', `${api}/admin/flags/${flag.name}`);
+        write(`${done(status) ? '✓' : '✗'} ${service.name}: fault flag ${flag.name} (${flag.active}) off`);
+        if (!done(status)) failed++;
       }
-      const stress = (await (await fetch(`${api}/stress`, { headers })).json()) as {
+      const stress = (await admin('GET', `${api}/stress`)).json as {
         active?: { runId: string; scenario: string; state: string };
       };
       if (stress.active?.state === 'running') {
         const { scenario, runId } = stress.active;
-        const res = await fetch(`${api}/stress/${scenario}/runs/${runId}/cancel`, {
-          method: 'POST',
-          headers,
-        });
-        write(`${res.ok ? '✓' : '✗'} ${service.name}: stress run ${scenario} ${runId} cancelled`);
-        if (!res.ok) failed++;
+        const { status } = await admin('POST', `${api}/stress/${scenario}/runs/${runId}/cancel`);
+        write(`${done(status) ? '✓' : '✗'} ${service.name}: stress run ${scenario} ${runId} cancelled`);
+        if (!done(status)) failed++;
       }
     } catch (error) {
       failed++;

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type FlagState, SERVICES, sumSeries } from '@cloudcafe/kit';
 import {
-  adminTokenFile,
   type HeldFault,
   holdFault,
   type Link,
@@ -16,6 +15,7 @@ import {
   waitFor,
 } from '@cloudcafe/local-platform';
 import type { Fault } from '../experiment/schema.js';
+import { labTarget } from '../probes.js';
 import type { ActiveFault, Driver, Effect, InjectContext } from './types.js';
 
 /**
@@ -157,10 +157,6 @@ function pauseFault(fault: Extract<Fault, { type: 'pause' }>): ActiveFault {
 
 // ── faults through a service's own admin routes ──────────────────────────────────────────
 
-function adminToken(): string {
-  return readFileSync(adminTokenFile(labPaths()), 'utf8').trim();
-}
-
 /** `order` → `http://127.0.0.1:8080/api/orders`: a service's API through the gateway. */
 function serviceApi(service: string): string {
   const state = readLabState(labPaths());
@@ -169,7 +165,8 @@ function serviceApi(service: string): string {
   return `${state.gateway}/api/${segment}`;
 }
 
-async function admin(
+/** An admin call to a service of the running lab, with the lab's admin token. */
+export async function admin(
   method: string,
   url: string,
   body?: unknown,
@@ -177,7 +174,7 @@ async function admin(
   const res = await fetch(url, {
     method,
     headers: {
-      authorization: `Bearer ${adminToken()}`,
+      authorization: `Bearer ${labTarget.adminToken()}`,
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -417,7 +414,6 @@ function heldFaultOf(fault: Fault, tag: string): HeldFault | undefined {
 function releasedOnRevert(active: ActiveFault, tag: string): ActiveFault {
   return {
     ...active,
-    verify: () => active.verify(),
     async revert() {
       const effect = await active.revert();
       if (effect.verified) await releaseFault(tag).catch(() => {});

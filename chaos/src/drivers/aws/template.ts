@@ -20,7 +20,6 @@ import { type Fault, faultTarget, durationMs as parseDuration } from '../../expe
 
 export { CHAOS_TAG, K8S_NAMESPACE, SERVICE_TAG };
 
-const CLUSTER = CLUSTER_NAME;
 export const FIS_K8S_SERVICE_ACCOUNT = 'fis-pod-actions';
 /** The role CDK's chaos stack creates; the account is filled in from configuration. */
 export const DEFAULT_ROLE_NAME = 'cloudcafe-fis-experiments';
@@ -142,7 +141,7 @@ function targetFor(service: Compute, fault: Fault): { key: string; target: Targe
         target: {
           resourceType: 'aws:ecs:task',
           resourceTags: tags,
-          parameters: { cluster: CLUSTER, service: `cloudcafe-${service}` },
+          parameters: { cluster: CLUSTER_NAME, service: `cloudcafe-${service}` },
           selectionMode: 'PERCENT(50)',
         },
       };
@@ -152,7 +151,7 @@ function targetFor(service: Compute, fault: Fault): { key: string; target: Targe
         target: {
           resourceType: 'aws:eks:pod',
           parameters: {
-            clusterIdentifier: CLUSTER,
+            clusterIdentifier: CLUSTER_NAME,
             namespace: K8S_NAMESPACE,
             selectorType: 'labelSelector',
             selectorValue: `app.kubernetes.io/name=${service},cloudcafe.io/chaos=allowed`,
