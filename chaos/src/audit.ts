@@ -13,11 +13,11 @@ import {
   SYSTEM_END_REASONS,
   TABLES,
 } from '@cloudcafe/contracts';
-import { awsEndpointUrl, HOST, labPaths, PORTS, readLabState } from '@cloudcafe/local-platform';
 import pg from 'pg';
 import Value from 'typebox/value';
 import { INVARIANTS, type Invariant } from './audit-names.js';
 import { readAcknowledgements } from './k6/acknowledgements.js';
+import { awsClientConfig, labTarget, type Target } from './target.js';
 
 /**
  * The invariant auditor: after an experiment (or any time), it checks the business promises
@@ -60,6 +60,8 @@ export interface AuditOptions {
   /** How long to wait for in-flight work and consumers to settle (default 60 s). */
   readonly settleMs?: number;
   readonly only?: readonly Invariant[];
+  /** Whose records are read; the local lab's when absent. */
+  readonly target?: Target;
 }
 
 const TERMINAL = new Set(['confirmed', 'payment_failed', 'cancelled']);
@@ -81,21 +83,21 @@ function acknowledgedIds(file: string): string[] {
   return readAcknowledgements(file).orders.map((o) => o.orderId);
 }
 
+/** The target's own records: its order database, its AWS APIs, its gateway, its payment processor. */
 class Sources {
-  readonly db = new pg.Client({
-    connectionString: `postgres://cloudcafe@${HOST}:${PORTS.postgres}/cloudcafe_orders`,
-    connectionTimeoutMillis: 5000,
-  });
-  private readonly aws = {
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  };
-  readonly sqs = new SQSClient({ ...this.aws, endpoint: awsEndpointUrl('sqs') });
-  readonly dynamo = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ ...this.aws, endpoint: awsEndpointUrl('dynamodb') }),
-  );
-  readonly s3 = new S3Client({ ...this.aws, endpoint: awsEndpointUrl('s3'), forcePathStyle: true });
-  readonly gateway = readLabState(labPaths())?.gateway;
+  readonly db: pg.Client;
+  readonly sqs: SQSClient;
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly s3: S3Client;
+
+  constructor(private readonly target: Target) {
+    const { ordersDatabase, aws } = target.sources();
+    this.db = new pg.Client({ connectionString: ordersDatabase, connectionTimeoutMillis: 5000 });
+    this.sqs = new SQSClient(awsClientConfig(aws, 'sqs'));
+    this.dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(awsClientConfig(aws, 'dynamodb')));
+    // path-style: an emulator's endpoint has no bucket subdomains
+    this.s3 = new S3Client({ ...awsClientConfig(aws, 's3'), forcePathStyle: aws.endpoints.s3 !== undefined });
+  }
 
   async orders(): Promise<OrderRow[]> {
     const { rows } = await this.db.query<OrderRow>(
@@ -142,7 +144,11 @@ class Sources {
   }
 
   private async gatewayJson<T>(path: string): Promise<T> {
-    const res = await fetch(`http://${HOST}:${PORTS.paymentGatewaySimulator}/api/payment-gateway/v1/${path}`);
+    const base = this.target.sources().paymentGateway;
+    if (!base) throw new Error('the target names no paymentGateway call log to read charges from');
+    const res = await fetch(`${base}/api/payment-gateway/v1/${path}`, {
+      signal: AbortSignal.timeout(10_000),
+    });
     if (!res.ok) throw new Error(`payment gateway simulator answered ${res.status}`);
     return (await res.json()) as T;
   }
@@ -182,8 +188,7 @@ class Sources {
   }
 
   async json<T>(path: string): Promise<T | undefined> {
-    if (!this.gateway) return undefined;
-    const res = await fetch(`${this.gateway}${path}`, { signal: AbortSignal.timeout(5000) }).catch(
+    const res = await fetch(`${this.target.gateway()}${path}`, { signal: AbortSignal.timeout(5000) }).catch(
       () => undefined,
     );
     return res?.ok ? ((await res.json()) as T) : undefined;
@@ -391,7 +396,7 @@ async function check(
 export async function audit(options: AuditOptions = {}): Promise<InvariantResult[]> {
   const acks = options.acknowledgements ? acknowledgedIds(options.acknowledgements) : undefined;
   const invariants = options.only ?? INVARIANTS;
-  const src = new Sources();
+  const src = new Sources(options.target ?? labTarget);
   await src.db.connect();
   const deadline = Date.now() + (options.settleMs ?? 60_000);
   try {

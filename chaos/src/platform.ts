@@ -1,16 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { type AuditOptions, audit, type InvariantResult } from './audit.js';
 import { driverFor } from './drivers/index.js';
 import type { Driver, DriverOptions } from './drivers/types.js';
 import type { Platform as PlatformName, Probe } from './experiment/schema.js';
-import {
-  labTarget,
-  type ProbeContext,
-  type ProbeResult,
-  type ProbeTarget,
-  runProbe,
-  runProbeOnce,
-} from './probes.js';
+import { type ProbeContext, type ProbeResult, runProbe, runProbeOnce } from './probes.js';
+import { labTarget, missingTarget, type Target } from './target.js';
 
 /**
  * Everything an experiment run needs from the platform it acts on, behind one interface: the
@@ -19,15 +12,15 @@ import {
  * a fake platform in milliseconds (chaos/test/support/fake-platform.ts) and the same run works
  * wherever a platform implements it.
  *
- * Known limit, the rest of issue 13's first item: the probes go to the target (the local lab's
- * state file, or a target file naming another entry), but the audit still reads the local lab's
- * engines on every platform.
+ * The target (target.ts) is what judges the run: the probes, the background load, the service
+ * faults and the audit all go to it, so a run given a target file never reads `.cloudcafe/` for
+ * any of them. The local driver's link and process faults act on this machine's lab itself.
  */
 export interface Platform {
   readonly name: PlatformName;
   readonly driver: Driver;
-  /** Where the probes go: the public entry and the admin credential. */
-  readonly target: ProbeTarget;
+  /** What judges the run: the public entry, the admin credential, the audit's data sources. */
+  readonly target: Target;
   /** A steady-state probe, judged (an error-rate tolerance over its whole window). */
   probe(probe: Probe, context: ProbeContext): Promise<ProbeResult>;
   /** One reading of a probe, for the abort conditions checked every second. */
@@ -36,35 +29,21 @@ export interface Platform {
   audit(options: AuditOptions): Promise<InvariantResult[]>;
 }
 
+/**
+ * A platform and its target. Without a target, the local platform is judged through the lab's
+ * state file; kubernetes and aws have no default and fail their first probe saying so.
+ */
 export function platformFor(
   name: PlatformName,
   driverOptions: DriverOptions = {},
-  target: ProbeTarget = labTarget,
+  target: Target = name === 'local' ? labTarget : missingTarget(name),
 ): Platform {
   return {
     name,
-    driver: driverFor(name, driverOptions),
+    driver: driverFor(name, { ...driverOptions, target }),
     target,
     probe: (probe, context) => runProbe(probe, { ...context, platform: name, target }),
     probeOnce: (probe, context) => runProbeOnce(probe, { ...context, platform: name, target }),
-    audit: (options) => audit(options),
+    audit: (options) => audit({ ...options, target }),
   };
-}
-
-/**
- * A target file: `{"gateway": "https://…", "adminTokenFile": "/path/to/token"}`: the entry the
- * probes use instead of the local lab's state file. Read once, when the run starts; an unknown
- * key, a gateway that is not an http(s) URL or a token file that is not there is refused.
- */
-export function targetFromFile(file: string): ProbeTarget {
-  const parsed = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  const { gateway, adminTokenFile, ...rest } = parsed;
-  const unknown = Object.keys(rest)[0];
-  if (unknown) throw new Error(`${file}: unknown key "${unknown}" (a target has gateway and adminTokenFile)`);
-  if (typeof gateway !== 'string' || !/^https?:\/\/[^/]+$/.test(gateway))
-    throw new Error(`${file}: gateway must be an http(s) origin such as http://127.0.0.1:8080`);
-  if (typeof adminTokenFile !== 'string' || !existsSync(adminTokenFile))
-    throw new Error(`${file}: adminTokenFile must name a file that exists`);
-  const token = readFileSync(adminTokenFile, 'utf8').trim();
-  return { gateway: () => gateway, adminToken: () => token };
 }

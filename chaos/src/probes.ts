@@ -1,9 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { METRICS_NAMESPACE } from '@cloudcafe/contracts';
 import { SERVICES, sumSeries } from '@cloudcafe/kit';
-import { adminTokenFile, labPaths, readLabState } from '@cloudcafe/local-platform';
-import { cloudWatchFor } from './commands/metrics.js';
 import {
   type CloudWatchProbe,
   durationMs,
@@ -15,6 +12,7 @@ import {
   type Tolerance,
 } from './experiment/schema.js';
 import { K6LiveApi } from './k6/runner.js';
+import { awsClientConfig, labTarget, type Target } from './target.js';
 
 /**
  * Probes ask the system a question and judge the answer against a typed tolerance. An HTTP
@@ -37,27 +35,7 @@ export interface Call {
   readonly error: string | undefined;
 }
 
-/**
- * Where probes send their requests: the system's public entry and the admin credential. The
- * local lab's comes from its state file; any other (the lab reached from elsewhere, a cluster's
- * ingress, an ALB) from a target file (`--target`, platform.ts).
- */
-export interface ProbeTarget {
-  readonly gateway: () => string;
-  readonly adminToken: () => string;
-}
-
-/** The running local lab, read from `.cloudcafe/` when a probe runs. */
-export const labTarget: ProbeTarget = {
-  gateway() {
-    const state = readLabState(labPaths());
-    if (!state) throw new Error('the lab is not up: run `npx cloudcafe lab up` first');
-    return state.gateway;
-  },
-  adminToken: () => readFileSync(adminTokenFile(labPaths()), 'utf8').trim(),
-};
-
-async function call(probe: HttpProbe, target: ProbeTarget): Promise<Call> {
+async function call(probe: HttpProbe, target: Target): Promise<Call> {
   const timeoutMs = probe.timeout ? durationMs(probe.timeout) : 5000;
   const started = performance.now();
   try {
@@ -108,7 +86,7 @@ export interface ProbeContext {
   readonly k6Api?: string;
   readonly platform?: string;
   /** Where HTTP and metric probes go; the local lab when absent. */
-  readonly target?: ProbeTarget;
+  readonly target?: Target;
 }
 
 /** Runs a probe once and judges it against its tolerance. */
@@ -134,7 +112,7 @@ export async function runProbeOnce(probe: Probe, context: ProbeContext = {}): Pr
  * An HTTP probe. An error-rate tolerance is judged over a burst of calls spread across its
  * window (at most 10 calls), since one call cannot have a rate.
  */
-async function runHttpProbe(probe: HttpProbe, target: ProbeTarget): Promise<ProbeResult> {
+async function runHttpProbe(probe: HttpProbe, target: Target): Promise<ProbeResult> {
   const at = new Date().toISOString();
   if (probe.tolerance.type === 'error-rate') {
     const samples = 10;
@@ -159,7 +137,7 @@ async function runHttpProbe(probe: HttpProbe, target: ProbeTarget): Promise<Prob
   return runHttpOnce(probe, target);
 }
 
-async function runHttpOnce(probe: HttpProbe, target: ProbeTarget): Promise<ProbeResult> {
+async function runHttpOnce(probe: HttpProbe, target: Target): Promise<ProbeResult> {
   const at = new Date().toISOString();
   const c = await call(probe, target);
   return {
@@ -184,7 +162,7 @@ const describeRange = (t: RangeTolerance) =>
       : `≥ ${t.min}`;
 
 /** Sums a Prometheus series over the label sets that match `labels`, from the service's /metrics. */
-async function readMetric(probe: MetricProbe, target: ProbeTarget): Promise<number> {
+async function readMetric(probe: MetricProbe, target: Target): Promise<number> {
   const segment = (SERVICES as Record<string, { segment: string } | undefined>)[probe.service]?.segment;
   if (!segment) throw new Error(`no service ${probe.service}`);
   const res = await fetch(`${target.gateway()}/api/${segment}/metrics`, {
@@ -204,7 +182,10 @@ async function readK6(probe: K6Probe, context: ProbeContext): Promise<number> {
 
 async function readCloudWatch(probe: CloudWatchProbe, context: ProbeContext): Promise<number> {
   const platform = context.platform ?? 'local';
-  const client = cloudWatchFor(platform);
+  // the target's CloudWatch: the lab's emulator, or the account of the deployed stack
+  const client = new CloudWatchClient(
+    awsClientConfig((context.target ?? labTarget).sources().aws, 'cloudwatch'),
+  );
   try {
     const end = new Date();
     const span = durationMs(probe.window);

@@ -93,7 +93,9 @@ export async function runExperiment(experiment: Experiment, options: RunOptions)
   const log = (type: string, detail: Record<string, unknown> = {}) =>
     journal.record(type, { experiment: experiment.id, ...detail });
   log('experiment.started', { title: experiment.title, platform: options.platform.name });
-  const load = experiment.load ? await startLoad(experiment, journal, options.signal) : undefined;
+  const load = experiment.load
+    ? await startLoad(experiment, journal, options.signal, options.platform.target)
+    : undefined;
   try {
     return await lifecycle(experiment, options, load, log);
   } finally {

@@ -1,6 +1,6 @@
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { QUEUES } from '@cloudcafe/contracts';
-import { awsEndpointUrl, labPaths, readLabState } from '@cloudcafe/local-platform';
+import { type AwsAccess, awsClientConfig, labTarget, type Target } from './target.js';
 
 /**
  * What the report charts: one sample a second for the whole run. A synthetic monitor sends a
@@ -68,13 +68,9 @@ async function monitorSecond(gateway: string, targets: readonly string[]) {
   };
 }
 
-function queueReader() {
-  const sqs = new SQSClient({
-    endpoint: awsEndpointUrl('sqs'),
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+function queueReader(aws: AwsAccess | undefined) {
+  if (!aws) return { read: async () => ({}), close: () => {} };
+  const sqs = new SQSClient({ ...awsClientConfig(aws, 'sqs'), maxAttempts: 1 });
   const urls = new Map<string, string>();
   const depth = async (name: string): Promise<number | undefined> => {
     try {
@@ -106,16 +102,26 @@ function queueReader() {
   };
 }
 
+/** The value, or undefined when reading it throws (a lab that is not up has no gateway). */
+function safely<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Starts sampling once a second until `stop()`. The monitor calls `gateway` (the run's target;
- * the local lab's when not given); the queue depths are read from the local lab's SQS.
+ * Starts sampling once a second until `stop()`. The monitor calls the target's gateway and the
+ * queue depths are read from the target's SQS; what the target cannot name is not sampled.
  */
-export function startSampler(gateway: string | undefined = readLabState(labPaths())?.gateway): Sampler {
+export function startSampler(target: Target = labTarget): Sampler {
   const started = Date.now();
   const samples: Sample[] = [];
   let targets: readonly string[] = [];
   let stopped = false;
-  const queues = queueReader();
+  const gateway = safely(target.gateway);
+  const queues = queueReader(safely(target.sources)?.aws);
   const loop = (async () => {
     while (!stopped) {
       const tick = Date.now();

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { audit, INVARIANTS, type Invariant } from '../audit.js';
 import { durationMs } from '../experiment/schema.js';
 import { table } from '../table.js';
+import { targetFromFile } from '../target.js';
 
 export function registerAuditCommand(program: Command): void {
   program
@@ -15,7 +16,11 @@ export function registerAuditCommand(program: Command): void {
     )
     .option('--settle <duration>', 'how long to wait for in-flight work and consumers', '60s')
     .option('--only <invariants>', `comma list of: ${INVARIANTS.join(', ')}`)
-    .action(async (opts: { acks?: string; settle: string; only?: string }) => {
+    .option(
+      '--target <file>',
+      "a target file (docs/chaos.md): audit that system's records, not the local lab's",
+    )
+    .action(async (opts: { acks?: string; settle: string; only?: string; target?: string }) => {
       const only = opts.only?.split(',').map((s) => s.trim()) as Invariant[] | undefined;
       const unknown = only?.filter((i) => !(INVARIANTS as readonly string[]).includes(i)) ?? [];
       if (unknown.length > 0)
@@ -24,6 +29,7 @@ export function registerAuditCommand(program: Command): void {
         ...(opts.acks ? { acknowledgements: opts.acks } : {}),
         settleMs: durationMs(opts.settle),
         ...(only ? { only } : {}),
+        ...(opts.target ? { target: targetFromFile(opts.target) } : {}),
       });
       process.stdout.write(
         `${table(

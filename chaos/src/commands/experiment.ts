@@ -10,11 +10,11 @@ import {
 } from '../experiment/load.js';
 import { durationMs, type Experiment, PLATFORMS, type Platform } from '../experiment/schema.js';
 import { Journal, type JournalEvent, newRunId } from '../journal.js';
-import { platformFor, targetFromFile } from '../platform.js';
-import type { ProbeTarget } from '../probes.js';
+import { platformFor } from '../platform.js';
 import { passed, type RunSummary, writeReports } from '../report.js';
 import { type ExperimentResult, plan, runExperiment } from '../runner.js';
 import { table } from '../table.js';
+import { type Target, targetFromFile } from '../target.js';
 import { startSampler } from '../telemetry.js';
 import { assertNotHalted } from './halt.js';
 
@@ -130,16 +130,7 @@ function interruptible(runId: string): { signal: AbortSignal; dispose(): void } 
 }
 
 const TARGET_HELP =
-  'a JSON file {"gateway", "adminTokenFile"}: probe that entry instead of the local lab\'s state file';
-
-/** The value, or undefined when reading it throws (a lab that is not up has no gateway). */
-function safely(read: () => string): string | undefined {
-  try {
-    return read();
-  } catch {
-    return undefined;
-  }
-}
+  "a JSON target file (gateway, adminTokenFile, ordersDatabase, aws, paymentGateway; docs/chaos.md): judge and audit that system instead of the local lab's state file";
 
 function parsePlatform(value: string): Platform {
   if (!(PLATFORMS as readonly string[]).includes(value)) {
@@ -165,8 +156,8 @@ export async function runAndReport(options: {
   gapMs?: number;
   gameday?: string;
   driverOptions?: DriverOptions;
-  /** Where the probes go; the local lab's state file when absent. */
-  target?: ProbeTarget;
+  /** What judges and audits the run; the local lab's state file when absent. */
+  target?: Target;
 }): Promise<{ dir: string; ok: boolean }> {
   assertNotHalted();
   const runId = newRunId(options.name);
@@ -176,11 +167,11 @@ export async function runAndReport(options: {
     if (line) process.stdout.write(`${line}\n`);
   });
   const { signal, dispose } = interruptible(runId);
-  const target = platformFor(options.platform, options.driverOptions, options.target);
+  const platform = platformFor(options.platform, options.driverOptions, options.target);
   const origin = Date.now();
   const startedAt = new Date(origin).toISOString();
   const results: ExperimentResult[] = [];
-  const sampler = startSampler(options.target ? safely(options.target.gateway) : undefined);
+  const sampler = startSampler(platform.target);
   try {
     if (options.gameday) {
       journal.record('gameday.started', {
@@ -201,7 +192,7 @@ export async function runAndReport(options: {
           p.type === 'http' && (p.method ?? 'GET') === 'GET' && !p.admin ? [p.path] : [],
         ),
       );
-      results.push(await runExperiment(experiment, { platform: target, journal, signal }));
+      results.push(await runExperiment(experiment, { platform, journal, signal }));
     }
   } finally {
     dispose();

@@ -12,7 +12,7 @@ import type { Driver, DriverOptions } from './types.js';
 export function driverFor(platform: Platform, options: DriverOptions = {}): Driver {
   switch (platform) {
     case 'local':
-      return localDriver;
+      return localDriver(options.target);
     case 'kubernetes':
       return kubernetesDriver(options);
     case 'aws':

@@ -15,7 +15,7 @@ import {
   waitFor,
 } from '@cloudcafe/local-platform';
 import type { Fault } from '../experiment/schema.js';
-import { labTarget } from '../probes.js';
+import { labTarget, type Target } from '../target.js';
 import type { ActiveFault, Driver, Effect, InjectContext } from './types.js';
 
 /**
@@ -157,50 +157,57 @@ function pauseFault(fault: Extract<Fault, { type: 'pause' }>): ActiveFault {
 
 // ── faults through a service's own admin routes ──────────────────────────────────────────
 
-/** `order` → `http://127.0.0.1:8080/api/orders`: a service's API through the gateway. */
-function serviceApi(service: string): string {
-  const state = readLabState(labPaths());
-  const segment = (SERVICES as Record<string, { segment: string } | undefined>)[service]?.segment;
-  if (!state || !segment) throw new Error(`service ${service} is not in the running lab`);
-  return `${state.gateway}/api/${segment}`;
+/**
+ * A service's API through the target's gateway, called with the target's admin token: the
+ * service faults (flags, stress runs) act wherever the run's target is, not only on the lab.
+ */
+class ServiceAdmin {
+  constructor(private readonly target: Target) {}
+
+  /** `order` → `http://127.0.0.1:8080/api/orders`. */
+  api(service: string): string {
+    const segment = (SERVICES as Record<string, { segment: string } | undefined>)[service]?.segment;
+    if (!segment) throw new Error(`no service ${service}`);
+    return `${this.target.gateway()}/api/${segment}`;
+  }
+
+  async call(method: string, url: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    const res = await fetch(url, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.target.adminToken()}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    return { status: res.status, json: text ? (JSON.parse(text) as unknown) : undefined };
+  }
+
+  /** Sums a Prometheus counter over its label sets, from a service's /metrics. */
+  async counter(service: string, name: string): Promise<number> {
+    const res = await fetch(`${this.api(service)}/metrics`, { signal: AbortSignal.timeout(5000) });
+    return sumSeries(await res.text(), name);
+  }
+
+  /** One flag as the service itself reports it (its active variant and expiry). */
+  async flag(service: string, flag: string): Promise<FlagState | undefined> {
+    const answer = await this.call('GET', `${this.api(service)}/admin/flags`);
+    return (answer.json as { flags?: FlagState[] } | undefined)?.flags?.find((f) => f.name === flag);
+  }
 }
 
-/** An admin call to a service of the running lab, with the lab's admin token. */
-export async function admin(
-  method: string,
-  url: string,
-  body?: unknown,
-): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(url, {
-    method,
-    headers: {
-      authorization: `Bearer ${labTarget.adminToken()}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? (JSON.parse(text) as unknown) : undefined };
-}
-
-/** Sums a Prometheus counter over its label sets, from a service's /metrics. */
-async function counter(service: string, name: string): Promise<number> {
-  const res = await fetch(`${serviceApi(service)}/metrics`, { signal: AbortSignal.timeout(5000) });
-  return sumSeries(await res.text(), name);
-}
-
-/** One flag as the service itself reports it (its active variant and expiry). */
-async function flagState(service: string, flag: string): Promise<FlagState | undefined> {
-  const answer = await admin('GET', `${serviceApi(service)}/admin/flags`);
-  return (answer.json as { flags?: FlagState[] } | undefined)?.flags?.find((f) => f.name === flag);
-}
+/** An admin call to a service of the running lab, with the lab's admin token (for `halt`). */
+export const admin = (method: string, url: string, body?: unknown) =>
+  new ServiceAdmin(labTarget).call(method, url, body);
 
 /**
  * A fault flag set with a TTL longer than the fault, so it reverts by itself even if this
  * process dies; the runner's revert clears it on time.
  */
 async function flagFault(
+  services: ServiceAdmin,
   fault: Fault,
   service: string,
   flag: string,
@@ -208,9 +215,9 @@ async function flagFault(
   durationMs: number,
   effect: () => Promise<Effect>,
 ): Promise<ActiveFault> {
-  const url = `${serviceApi(service)}/admin/flags/${flag}`;
+  const url = `${services.api(service)}/admin/flags/${flag}`;
   const ttlSeconds = Math.min(3600, Math.ceil(durationMs / 1000) + 30);
-  const set = await admin('PUT', url, { variant, ttlSeconds });
+  const set = await services.call('PUT', url, { variant, ttlSeconds });
   if (set.status !== 200)
     throw new Error(`${service} refused flag ${flag}=${variant}: ${set.status} ${JSON.stringify(set.json)}`);
   let cleared = false;
@@ -219,9 +226,9 @@ async function flagFault(
     revertPlan: `DELETE ${url} (the flag also expires by itself after ${ttlSeconds} s)`,
     verify: effect,
     async revert() {
-      if (!cleared) await admin('DELETE', url);
+      if (!cleared) await services.call('DELETE', url);
       cleared = true;
-      const state = await flagState(service, flag);
+      const state = await services.flag(service, flag);
       return {
         verified: state?.active === 'off',
         detail: `${flag} on ${service} is ${state?.active ?? 'unknown'}`,
@@ -231,17 +238,18 @@ async function flagFault(
 }
 
 async function dependencyErrorsFault(
+  services: ServiceAdmin,
   fault: Extract<Fault, { type: 'dependency-errors' }>,
   durationMs: number,
 ) {
-  const before = await counter(fault.service, 'dependency_errors_injected_total');
-  return flagFault(fault, fault.service, 'dependency-errors', fault.rate, durationMs, async () => {
+  const before = await services.counter(fault.service, 'dependency_errors_injected_total');
+  return flagFault(services, fault, fault.service, 'dependency-errors', fault.rate, durationMs, async () => {
     // the flag acts on calls the service makes: with traffic, injected errors must appear
     let after = before;
     await waitFor(
       'injected dependency errors',
       async () => {
-        after = await counter(fault.service, 'dependency_errors_injected_total');
+        after = await services.counter(fault.service, 'dependency_errors_injected_total');
         return after > before;
       },
       { timeoutMs: 10_000, intervalMs: 500 },
@@ -257,12 +265,13 @@ async function dependencyErrorsFault(
 }
 
 async function lambdaFlagFault(
+  services: ServiceAdmin,
   fault: Extract<Fault, { type: 'lambda-delay' | 'lambda-error' }>,
   durationMs: number,
 ) {
   const variant = fault.type === 'lambda-delay' ? fault.delay : fault.rate;
-  return flagFault(fault, 'payment', fault.type, variant, durationMs, async () => {
-    const flag = await flagState('payment', fault.type);
+  return flagFault(services, fault, 'payment', fault.type, variant, durationMs, async () => {
+    const flag = await services.flag('payment', fault.type);
     return {
       verified: flag?.active === variant,
       detail: `the Lambda runtime reports ${fault.type}=${flag?.active ?? 'unknown'}${flag?.expiresAt ? ` until ${flag.expiresAt}` : ''}`,
@@ -284,19 +293,20 @@ async function cpuShare(pid: number, ms = 2000): Promise<number> {
 }
 
 async function cpuStressFault(
+  services: ServiceAdmin,
   fault: Extract<Fault, { type: 'cpu-stress' }>,
   durationMs: number,
 ): Promise<ActiveFault> {
-  const api = serviceApi(fault.service);
+  const api = services.api(fault.service);
   const proc = await processNamed(fault.service);
   if (!proc.pid) throw new Error(`${fault.service} is not running`);
   const pid = proc.pid;
   const baseline = await cpuShare(pid, 1000);
-  const listed = await admin('GET', `${api}/stress`);
+  const listed = await services.call('GET', `${api}/stress`);
   const scenarios = (listed.json as { scenarios?: { name: string }[] } | undefined)?.scenarios ?? [];
   const scenario = fault.scenario ?? scenarios[0]?.name;
   if (!scenario) throw new Error(`${fault.service} has no stress scenario`);
-  const started = await admin('POST', `${api}/stress/${scenario}`, {
+  const started = await services.call('POST', `${api}/stress/${scenario}`, {
     ...fault.knobs,
     durationSeconds: Math.max(1, Math.round(durationMs / 1000)),
   });
@@ -321,13 +331,15 @@ async function cpuStressFault(
       };
     },
     async revert() {
-      if (!cancelled) await admin('POST', `${runUrl}/cancel`);
+      if (!cancelled) await services.call('POST', `${runUrl}/cancel`);
       cancelled = true;
       let state = 'unknown';
       await waitFor(
         `${scenario} to stop`,
         async () => {
-          state = String(((await admin('GET', runUrl)).json as { state?: string } | undefined)?.state);
+          state = String(
+            ((await services.call('GET', runUrl)).json as { state?: string } | undefined)?.state,
+          );
           return state !== 'running';
         },
         { timeoutMs: 15_000, intervalMs: 250 },
@@ -422,7 +434,13 @@ function releasedOnRevert(active: ActiveFault, tag: string): ActiveFault {
   };
 }
 
-function injectFault(fault: Fault, tag: string, context: InjectContext | undefined, durationMs: number) {
+function injectFault(
+  services: ServiceAdmin,
+  fault: Fault,
+  tag: string,
+  context: InjectContext | undefined,
+  durationMs: number,
+) {
   switch (fault.type) {
     case 'latency':
       return latencyFault(fault, tag);
@@ -441,24 +459,31 @@ function injectFault(fault: Fault, tag: string, context: InjectContext | undefin
     case 'cache-outage':
       return cacheOutageFault(fault, context);
     case 'cpu-stress':
-      return cpuStressFault(fault, durationMs);
+      return cpuStressFault(services, fault, durationMs);
     case 'dependency-errors':
-      return dependencyErrorsFault(fault, durationMs);
+      return dependencyErrorsFault(services, fault, durationMs);
     case 'lambda-delay':
     case 'lambda-error':
-      return lambdaFlagFault(fault, durationMs);
+      return lambdaFlagFault(services, fault, durationMs);
   }
 }
 
-export const localDriver: Driver = {
-  platform: 'local',
-  unsupported: () => undefined,
-  async inject(fault, tag, context) {
-    const durationMs = context?.durationMs ?? 60_000;
-    // held by the daemon before it acts: the fault's end holds even if this process dies
-    const held = heldFaultOf(fault, tag);
-    if (held) await holdFault(tag, held, durationMs + DEADLINE_GRACE_MS);
-    const active = await injectFault(fault, tag, context, durationMs);
-    return held ? releasedOnRevert(active, tag) : active;
-  },
-};
+/**
+ * The local driver. Its service faults go to `target` (the lab's state file when absent); its
+ * link and process faults act on this machine's lab, through its Toxiproxy and its daemon.
+ */
+export function localDriver(target: Target = labTarget): Driver {
+  const services = new ServiceAdmin(target);
+  return {
+    platform: 'local',
+    unsupported: () => undefined,
+    async inject(fault, tag, context) {
+      const durationMs = context?.durationMs ?? 60_000;
+      // held by the daemon before it acts: the fault's end holds even if this process dies
+      const held = heldFaultOf(fault, tag);
+      if (held) await holdFault(tag, held, durationMs + DEADLINE_GRACE_MS);
+      const active = await injectFault(services, fault, tag, context, durationMs);
+      return held ? releasedOnRevert(active, tag) : active;
+    },
+  };
+}

@@ -1,4 +1,5 @@
 import type { Fault } from '../experiment/schema.js';
+import type { Target } from '../target.js';
 
 /** What a driver observed when it checked that a fault really acts. */
 export interface Effect {
@@ -32,6 +33,15 @@ export interface InjectContext {
   record(type: string, detail: Readonly<Record<string, unknown>>): void;
 }
 
+/** A fault the platform recorded in force, and what undoing it did (none on a dry run). */
+export interface SweptFault {
+  /** What it changed, e.g. `deployment cloudcafe/inventory`. */
+  readonly resource: string;
+  readonly tag: string;
+  readonly until: string;
+  readonly effect?: Effect;
+}
+
 /** One fault as a journal holds it: what `experiment revert` has to go on after a crash. */
 export interface JournalledFault {
   readonly name: string;
@@ -55,6 +65,8 @@ export interface DriverOptions {
   readonly stopAlarms?: readonly string[];
   /** Most pods (`2`) or share of pods (`50%`) one fault may touch. */
   readonly maxPods?: string;
+  /** Where the local driver's service faults (flags, stress runs) go; the lab's state file when absent. */
+  readonly target?: Target;
 }
 
 /** One platform's way of injecting the fault vocabulary. */
@@ -67,4 +79,11 @@ export interface Driver {
   plan?(fault: Fault, tag: string, durationMs: number): string[];
   /** Undoes a fault a crashed run left behind, from its journal entry. */
   undo?(fault: JournalledFault): Promise<Effect>;
+  /**
+   * The faults the platform itself records in force (kubernetes: the marks on what the driver
+   * changed), undone — all of them (`halt`) or those past their deadline (`experiment revert
+   * --expired`) — with no journal. Absent where the platform holds deadlines by itself (the local
+   * daemon, FIS durations).
+   */
+  sweep?(options: { readonly expiredOnly: boolean; readonly dryRun?: boolean }): Promise<SweptFault[]>;
 }

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SERVICE_REGISTRY } from '@cloudcafe/contracts';
 import { type LabPaths, labPaths, readLabState } from '@cloudcafe/local-platform';
+import type { Target } from '../target.js';
 
 /** The k6 scenarios in load-tests/src/scenarios, by the name `cloudcafe load` takes. */
 export const LOAD_SCENARIOS = [
@@ -32,9 +34,23 @@ export function isLoopbackUrl(url: string): boolean {
   }
 }
 
+/** Load goes to this machine only, unless the caller opted in to a deployed lab. */
+function assertLoopback(baseUrl: string, allowRemote: boolean | undefined): void {
+  if (!isLoopbackUrl(baseUrl) && !allowRemote) {
+    throw new Error(
+      `refusing to load ${baseUrl}: not a loopback address. Load goes to the local lab only; pass --allow-remote to target a deployed lab on purpose`,
+    );
+  }
+}
+
 export interface LoadEnvironmentOptions {
   /** Default: the running lab's gateway from `.cloudcafe/lab.json`. */
   readonly baseUrl?: string;
+  /**
+   * A run's target: its gateway and admin token, every service's health checked; nothing of
+   * `.cloudcafe/` is read. Wins over `baseUrl` and the lab.
+   */
+  readonly target?: Target;
   /** Deployed labs are a later concern: anything not on loopback needs this explicit opt-in. */
   readonly allowRemote?: boolean;
   /** Tags the run's customers and idempotency keys. */
@@ -52,16 +68,13 @@ export interface LoadEnvironmentOptions {
  * target is not loopback.
  */
 export function loadEnvironment(options: LoadEnvironmentOptions): Record<string, string> {
+  if (options.target) return targetEnvironment(options.target, options);
   const paths = options.paths ?? labPaths();
   const state = readLabState(paths);
   const baseUrl = options.baseUrl ?? state?.gateway;
   if (!baseUrl)
     throw new Error('the lab is not up (no lab.json): run `npx cloudcafe lab up` first, or pass --base-url');
-  if (!isLoopbackUrl(baseUrl) && !options.allowRemote) {
-    throw new Error(
-      `refusing to load ${baseUrl}: not a loopback address. Load goes to the local lab only; pass --allow-remote to target a deployed lab on purpose`,
-    );
-  }
+  assertLoopback(baseUrl, options.allowRemote);
   const env: Record<string, string> = { BASE_URL: baseUrl.replace(/\/+$/, ''), RUN_TAG: options.runTag };
   if (options.allowRemote) env.ALLOW_REMOTE = 'true';
   if (state) {
@@ -74,6 +87,27 @@ export function loadEnvironment(options: LoadEnvironmentOptions): Record<string,
   } else if (process.env.ADMIN_TOKEN) {
     env.ADMIN_TOKEN = process.env.ADMIN_TOKEN;
   }
+  return withKnobs(env, options);
+}
+
+/** The `__ENV` for a run's target: its entry and token, the health of every service checked. */
+function targetEnvironment(target: Target, options: LoadEnvironmentOptions): Record<string, string> {
+  const baseUrl = target.gateway();
+  assertLoopback(baseUrl, options.allowRemote);
+  const env: Record<string, string> = {
+    BASE_URL: baseUrl.replace(/\/+$/, ''),
+    RUN_TAG: options.runTag,
+    ADMIN_TOKEN: target.adminToken(),
+    SERVICES: Object.values(SERVICE_REGISTRY)
+      .map((s) => s.segment)
+      .join(','),
+  };
+  if (options.allowRemote) env.ALLOW_REMOTE = 'true';
+  return withKnobs(env, options);
+}
+
+/** Adds the knobs and extra thresholds to a scenario's environment. */
+function withKnobs(env: Record<string, string>, options: LoadEnvironmentOptions): Record<string, string> {
   for (const [k, v] of Object.entries(options.knobs ?? {})) if (v !== undefined) env[k] = String(v);
   if (options.extraThresholds && Object.keys(options.extraThresholds).length > 0) {
     env.EXTRA_THRESHOLDS = JSON.stringify(options.extraThresholds);

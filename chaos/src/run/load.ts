@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { durationMs, type Experiment } from '../experiment/schema.js';
 import type { Journal } from '../journal.js';
 import { K6LiveApi, type K6Run, loadEnvironment, scenarioScript, startK6 } from '../k6/index.js';
+import type { Target } from '../target.js';
 
 /**
  * An experiment's background load: k6 running the experiment's scenario for as long as the
@@ -29,12 +30,14 @@ export async function startLoad(
   experiment: Experiment,
   journal: Journal,
   signal: AbortSignal,
+  target: Target,
 ): Promise<BackgroundLoad> {
   const spec = experiment.load as NonNullable<Experiment['load']>;
   const run = startK6({
     script: scenarioScript(spec.scenario),
     outDir: join(journal.dir, `k6-${experiment.id}`),
     scriptEnv: loadEnvironment({
+      target,
       // unique per run within the 24 characters the scripts keep: it prefixes idempotency keys,
       // and a key reused by a later run with another basket is (rightly) a 409
       runTag: `${experiment.id.slice(0, 14)}-${Date.now().toString(36)}`,

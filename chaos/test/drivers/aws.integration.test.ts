@@ -19,6 +19,7 @@ import type { Experiment } from '../../src/experiment/schema.js';
 import { Journal } from '../../src/journal.js';
 import { platformFor } from '../../src/platform.js';
 import { runExperiment } from '../../src/runner.js';
+import { labTarget } from '../../src/target.js';
 
 // Against the lab's AWS emulator (moto), which serves the FIS control plane: templates, start,
 // get, stop, with states moving pending → initiating → running → completed / stopping → stopped.
@@ -308,7 +309,8 @@ t.test(
     // Act
     const started = Date.now();
     const result = await runExperiment(experiment, {
-      platform: platformFor('aws', { roleArn: ROLE }),
+      // the lab's entry stands in for the deployed stack's: the probes need a system to judge
+      platform: platformFor('aws', { roleArn: ROLE }, labTarget),
       journal,
       signal: new AbortController().signal,
     });

@@ -83,7 +83,13 @@ export function fakePlatform(script: FakeScript = {}): FakePlatform {
     name: 'local',
     calls,
     // never called: the fake's probes answer themselves
-    target: { gateway: () => 'http://fake-platform.invalid', adminToken: () => 'fake' },
+    target: {
+      gateway: () => 'http://fake-platform.invalid',
+      adminToken: () => 'fake',
+      sources: () => {
+        throw new Error('the fake platform has no data sources: its audit answers itself');
+      },
+    },
     probe,
     probeOnce: probe,
     audit: async () => [],

@@ -1,3 +1,4 @@
+export { LOCAL_AWS_CREDENTIALS, LOCAL_AWS_REGION } from './aws-resources.js';
 export { awsEndpointUrl, localAwsEnv } from './engines/aws.js';
 export type { EngineSpec, LabPaths, ProcessSpec } from './engines/types.js';
 export type { HeldFault, HeldFaultEntry } from './fault-deadlines.js';
