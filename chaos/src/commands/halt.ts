@@ -6,7 +6,7 @@ import { addDriverFlags, driverOptionsFrom } from '../drivers/index.js';
 import { admin } from '../drivers/local.js';
 import { PLATFORMS, type Platform } from '../experiment/schema.js';
 import { REPORTS_DIR } from '../journal.js';
-import { undoJournal } from './revert.js';
+import { sweepPlatform, undoJournal } from './revert.js';
 
 /**
  * `cloudcafe halt`: the global stop. It blocks new runs first, then reverts every fault in
@@ -15,9 +15,10 @@ import { undoJournal } from './revert.js';
  * platform, in the lab itself (toxics, cut links, paused processes, fault flags, stress runs) —
  * and keeps runs blocked until `cloudcafe halt --release`.
  *
- * Known limit: on kubernetes and aws what is undone is what the journals name (scaled-down
- * Deployments, NetworkPolicies, FIS experiments, by the drivers' undo); the platform itself is
- * not yet searched for faults no journal on this machine knows of.
+ * On kubernetes the cluster is searched too: every fault the driver marked on a Deployment or a
+ * NetworkPolicy is undone, whichever machine's journal knows of it (driver.sweep). Known limit:
+ * on aws what is undone is what the journals name (FIS experiments stopped); running FIS
+ * experiments no journal here knows of are left to their own duration.
  */
 
 interface HaltRecord {
@@ -108,6 +109,18 @@ async function halt(
     }).catch((error: Error) => ({ undone: 0, failed: 1, error }));
     if (result.undone || result.failed) write(`${file}: ${result.undone} undone, ${result.failed} failed`);
     failed += result.failed;
+  }
+  if (platform !== 'local') {
+    const swept = await sweepPlatform(platform, {
+      driverOptions: driverOptionsFrom(opts),
+      expiredOnly: false,
+      dryRun: opts.dryRun === true,
+      write,
+    }).catch((error: Error) => {
+      write(`✗ ${platform}: could not search the platform: ${error.message}`);
+      return { undone: 0, failed: 1 };
+    });
+    failed += swept.failed;
   }
   if (platform === 'local' && !opts.dryRun && (await labStatus())?.ready) {
     const { healed } = await healLab();

@@ -136,22 +136,81 @@ export async function undoJournal(
   return { undone: options.dryRun ? 0 : faults.length - failed, failed };
 }
 
+/**
+ * Undoes the faults the platform itself records in force (driver.sweep): all of them, or those
+ * past their deadline. A platform that holds its deadlines by itself has nothing to sweep.
+ */
+export async function sweepPlatform(
+  platform: Platform,
+  options: {
+    driverOptions: DriverOptions;
+    expiredOnly: boolean;
+    dryRun: boolean;
+    write: (line: string) => void;
+  },
+): Promise<{ undone: number; failed: number }> {
+  const driver = driverFor(platform, options.driverOptions);
+  if (!driver.sweep) {
+    options.write(
+      platform === 'local'
+        ? 'local: the lab daemon reverts each held fault at its deadline by itself (`npx cloudcafe lab status` lists them)'
+        : `${platform}: the platform bounds each fault by itself (FIS durations); nothing to sweep`,
+    );
+    return { undone: 0, failed: 0 };
+  }
+  const swept = await driver.sweep({ expiredOnly: options.expiredOnly, dryRun: options.dryRun });
+  if (swept.length === 0)
+    options.write(`${platform}: no fault in force${options.expiredOnly ? ' past its deadline' : ''}`);
+  let failed = 0;
+  for (const f of swept) {
+    if (!f.effect) {
+      options.write(`would undo ${f.tag} on ${f.resource} (until ${f.until})`);
+      continue;
+    }
+    if (!f.effect.verified) failed++;
+    options.write(
+      `${f.effect.verified ? '✓' : '✗'} ${f.tag} on ${f.resource} (until ${f.until}): ${f.effect.detail}`,
+    );
+  }
+  return { undone: options.dryRun ? 0 : swept.length - failed, failed };
+}
+
 export function registerRevertCommand(program: Command): void {
   const experiment = program.commands.find((c) => c.name() === 'experiment');
   if (!experiment) throw new Error('the experiment command must be registered before revert');
   addDriverFlags(
     experiment
       .command('revert')
-      .description('undo every fault a crashed run left in force, from reports/<run-id>/journal.json')
-      .argument('<run-id>', 'a run id (reports/<run-id>) or a journal.json path')
+      .description(
+        'undo every fault a crashed run left in force, from reports/<run-id>/journal.json; or, with --expired, every fault the platform records past its deadline',
+      )
+      .argument('[run-id]', 'a run id (reports/<run-id>) or a journal.json path')
+      .option('--expired', 'no journal: find the faults on the platform itself (kubernetes: their marks)')
+      .option('--platform <platform>', 'with --expired: local | kubernetes | aws', 'local')
       .option('--dry-run', 'list what would be undone; touch nothing'),
-  ).action(async (runId: string, opts: { dryRun?: boolean } & Parameters<typeof driverOptionsFrom>[0]) => {
-    const { failed } = await undoJournal(journalPath(runId), {
-      driverOptions: driverOptionsFrom(opts),
-      dryRun: opts.dryRun === true,
-      by: 'experiment revert',
-      write: (line) => process.stdout.write(`${line}\n`),
-    });
-    if (failed > 0) process.exitCode = 1;
-  });
+  ).action(
+    async (
+      runId: string | undefined,
+      opts: { dryRun?: boolean; expired?: boolean; platform: string } & Parameters<
+        typeof driverOptionsFrom
+      >[0],
+    ) => {
+      if (Boolean(runId) === Boolean(opts.expired))
+        throw new Error('name a run id, or pass --expired (with --platform) to sweep the platform itself');
+      const write = (line: string) => process.stdout.write(`${line}\n`);
+      const driverOptions = driverOptionsFrom(opts);
+      const dryRun = opts.dryRun === true;
+      if (opts.expired && !(PLATFORMS as readonly string[]).includes(opts.platform))
+        throw new Error(`--platform must be one of ${PLATFORMS.join(', ')}`);
+      const { failed } = opts.expired
+        ? await sweepPlatform(opts.platform as Platform, { driverOptions, expiredOnly: true, dryRun, write })
+        : await undoJournal(journalPath(runId as string), {
+            driverOptions,
+            dryRun,
+            by: 'experiment revert',
+            write,
+          });
+      if (failed > 0) process.exitCode = 1;
+    },
+  );
 }

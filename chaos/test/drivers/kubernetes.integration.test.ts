@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from '@cloudcafe/local-platform';
 import t from 'tap';
@@ -40,7 +41,12 @@ const json = async <T>(args: readonly string[]): Promise<T> =>
   JSON.parse(await cp.kubectl([...args, '-o', 'json'])) as T;
 
 interface Obj {
-  metadata: { name: string; resourceVersion: string; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    resourceVersion: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   spec?: Record<string, unknown> & { replicas?: number };
   status?: { phase?: string; readyReplicas?: number };
 }
@@ -293,8 +299,16 @@ t.test('pause scales to zero, journals the replicas first, and restores exactly 
   t.equal(scaleWhilePaused.spec?.replicas, 0);
   t.same(
     writes(calls).map((c) => [c.verb, c.objectRef?.resource, c.requestObject]),
-    [['patch', 'deployments', { spec: { replicas: 2 } }]],
-    'one merge patch of the scale subresource',
+    [
+      ['patch', 'deployments', { spec: { replicas: 2 } }],
+      ['patch', 'deployments', { metadata: { annotations: { 'cloudcafe.io/fault': null } } }],
+    ],
+    'a merge patch of the scale subresource, then one taking the fault mark off',
+  );
+  t.same(
+    JSON.parse(scaleWhilePaused.metadata.annotations?.['cloudcafe.io/fault'] ?? '{}').replicas,
+    2,
+    'while paused, the Deployment itself records the replicas to restore',
   );
   t.ok(revert.verified, revert.detail);
   const restored = await json<Obj>(['-n', NAMESPACE, 'get', 'deployment', 'inventory']);
@@ -348,6 +362,78 @@ t.test('`cloudcafe experiment revert` scales a crashed run’s paused Deployment
   t.match(run.stdout, /✓ pause "pause"/);
   t.equal((await json<Obj>(['-n', NAMESPACE, 'get', 'deployment', 'inventory'])).spec?.replicas, 2);
   t.equal((await runningPods(NAMESPACE, 'inventory')).length, 2);
+});
+
+// ── faults the cluster records: marks, deadlines, halt ───────────────────────────────────
+
+const markOn = async (kind: string, name: string) => {
+  const raw = (await json<Obj>(['-n', NAMESPACE, 'get', kind, name])).metadata.annotations?.[
+    'cloudcafe.io/fault'
+  ];
+  return raw ? (JSON.parse(raw) as { tag: string; until: string; replicas?: number }) : undefined;
+};
+
+/** The CLI in a process of its own, pointed at the test's control plane. */
+const cliOnCluster = (...args: string[]) =>
+  new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      'npx',
+      ['cloudcafe', ...args, '--platform', 'kubernetes', '--kubeconfig', cp.kubeconfig, '--context', CONTEXT],
+      { cwd: REPO_ROOT, env: process.env, timeout: 300_000 },
+      (error, stdout, stderr) => resolve({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+
+t.test(
+  "a dead run's pause and partition are found on the cluster by their marks and undone past their deadline",
+  async (t) => {
+    // Prepare: a run paused menu and narrowed inventory's policy, then died: no revert, and
+    // no journal on this machine
+    const original = await policy(NAMESPACE, 'inventory');
+    const { ctx } = context();
+    await driverFor().inject({ type: 'pause', process: 'menu' }, 'cloudcafe-dead-0', ctx);
+    await driverFor().inject({ type: 'partition', link: 'menu-to-inventory' }, 'cloudcafe-dead-1', ctx);
+    const mark = await markOn('deployment', 'menu');
+
+    // Act
+    const early = await driverFor().sweep?.({ expiredOnly: true });
+    while (Date.now() <= Date.parse(mark?.until ?? '')) await new Promise((r) => setTimeout(r, 250));
+    const run = await cliOnCluster('experiment', 'revert', '--expired');
+
+    // Assess
+    t.same({ tag: mark?.tag, replicas: mark?.replicas }, { tag: 'cloudcafe-dead-0', replicas: 2 });
+    t.same(
+      early?.filter((f) => f.tag.startsWith('cloudcafe-dead')),
+      [],
+      'nothing is owed before the deadline, and nothing is undone',
+    );
+    t.equal(run.status, 0, run.stderr);
+    t.match(run.stdout, /✓ cloudcafe-dead-0 on deployment cloudcafe\/menu/);
+    t.match(run.stdout, /✓ cloudcafe-dead-1 on networkpolicy cloudcafe\/inventory/);
+    t.equal((await json<Obj>(['-n', NAMESPACE, 'get', 'deployment', 'menu'])).spec?.replicas, 2);
+    t.equal((await runningPods(NAMESPACE, 'menu')).length, 2);
+    t.same((await policy(NAMESPACE, 'inventory')).spec, original.spec, 'the policy is exactly as it was');
+    t.equal(await markOn('deployment', 'menu'), undefined, 'no mark left on the Deployment');
+    t.equal(await markOn('networkpolicy', 'inventory'), undefined, 'nor on the policy');
+  },
+);
+
+t.test('`cloudcafe halt --platform kubernetes` undoes a fault long before its deadline', async (t) => {
+  // Prepare: a ten-minute pause whose run died at once
+  await driverFor().inject({ type: 'pause', process: 'inventory' }, 'cloudcafe-halted-0', {
+    ...context().ctx,
+    durationMs: 600_000,
+  });
+  t.teardown(() => cliOnCluster('halt', '--release'));
+
+  // Act
+  const run = await cliOnCluster('halt');
+
+  // Assess
+  t.equal(run.status, 0, run.stderr);
+  t.match(run.stdout, /✓ cloudcafe-halted-0 on deployment cloudcafe\/inventory/);
+  t.equal((await json<Obj>(['-n', NAMESPACE, 'get', 'deployment', 'inventory'])).spec?.replicas, 2);
+  t.equal(await markOn('deployment', 'inventory'), undefined, 'its mark is gone');
 });
 
 // ── the opt-in label ──────────────────────────────────────────────────────────────────────

@@ -40,6 +40,12 @@ export const httpPlacement = (service: CafeService): Placement => {
 export const CHAOS_TAG = { key: 'cloudcafe:chaos', value: 'allowed' } as const;
 /** The opt-in label of Kubernetes workloads the drivers may act on. */
 export const CHAOS_LABEL = { key: 'cloudcafe.io/chaos', value: 'allowed' } as const;
+
+/**
+ * The annotation a Kubernetes fault leaves on what it changed: its tag, its deadline and how to
+ * undo it, so `experiment revert --expired` and `halt` find it on the cluster with no journal.
+ */
+export const FAULT_ANNOTATION = 'cloudcafe.io/fault';
 /** The tag naming the service an AWS resource belongs to; FIS targets select on it. */
 export const SERVICE_TAG = 'cloudcafe:service';
 /** The Kubernetes namespace of the EKS services (infrastructure/k8s/base). */

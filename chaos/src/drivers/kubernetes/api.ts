@@ -104,6 +104,7 @@ export interface ObjectMeta {
   readonly name: string;
   readonly namespace?: string;
   readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
   readonly deletionTimestamp?: string;
   readonly resourceVersion?: string;
 }

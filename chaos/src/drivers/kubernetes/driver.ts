@@ -1,6 +1,14 @@
 import { CHAOS_LABEL, K8S_NAMESPACE } from '@cloudcafe/contracts';
 import type { Fault } from '../../experiment/schema.js';
-import type { ActiveFault, Driver, DriverOptions, Effect, InjectContext, JournalledFault } from '../types.js';
+import type {
+  ActiveFault,
+  Driver,
+  DriverOptions,
+  Effect,
+  InjectContext,
+  JournalledFault,
+  SweptFault,
+} from '../types.js';
 import {
   type Deployment,
   formatCall,
@@ -14,6 +22,7 @@ import {
   type Scale,
   selectorOf,
 } from './api.js';
+import { type FaultMark, isExpired, markCalls, markOf, withMark } from './marks.js';
 
 /**
  * The kubernetes driver: faults through the Kubernetes API, on workloads that opted in with the
@@ -40,6 +49,8 @@ export const DEFAULT_NAMESPACE = K8S_NAMESPACE;
 export const DEFAULT_MAX_PODS = '50%';
 
 const READY_TIMEOUT_MS = 120_000;
+/** How long past its duration a fault's mark waits for the run's own revert before it is owed. */
+const DEADLINE_GRACE_MS = 5000;
 const POLL_MS = 500;
 
 interface Settings {
@@ -170,6 +181,13 @@ const selects = (policy: NetworkPolicy, labels: Readonly<Record<string, string>>
 
 // ── the faults ────────────────────────────────────────────────────────────────────────────
 
+/**
+ * A fault's deadline as its mark records it: its duration and a grace for the run's own revert
+ * to come first (a minute when the runner gave no duration).
+ */
+const deadline = (ctx: InjectContext | undefined): string =>
+  new Date(Date.now() + (ctx?.durationMs ?? 60_000) + DEADLINE_GRACE_MS).toISOString();
+
 async function until(
   what: string,
   check: () => Promise<boolean>,
@@ -247,6 +265,8 @@ async function restoreReplicas(
   replicas: number,
 ): Promise<Effect> {
   await client.send(calls.patchScale(ns, name, replicas));
+  // the mark goes once the replicas are asked back: the cluster no longer owes this fault
+  await client.send(markCalls.unmarkDeployment(ns, name));
   try {
     const ms = await until(`${name} ready again`, async () => {
       const d = await client.send<Deployment>(calls.getDeployment(ns, name));
@@ -262,13 +282,18 @@ async function pauseFault(
   client: KubeClient,
   s: Settings,
   fault: Extract<Fault, { type: 'pause' }>,
+  tag: string,
   ctx: InjectContext | undefined,
 ): Promise<ActiveFault> {
   const deployment = await optedIn(client, s.namespace, fault.process);
   const scale = await client.send<Scale>(calls.getScale(s.namespace, fault.process));
   const replicas = scale.spec.replicas ?? 1;
-  // journalled before the scale-down: a crash after it must still know the count to restore
+  // journalled and marked on the Deployment before the scale-down: a crash after it must still
+  // know the count to restore, here and on the cluster
   ctx?.revertInfo({ platform: 'kubernetes', namespace: s.namespace, deployment: fault.process, replicas });
+  await client.send(
+    markCalls.markDeployment(s.namespace, fault.process, { tag, until: deadline(ctx), replicas }),
+  );
   await client.send(calls.patchScale(s.namespace, fault.process, 0));
   const selector = deployment.spec.selector.matchLabels ?? { [NAME_LABEL]: fault.process };
   let restored: Effect | undefined;
@@ -352,11 +377,15 @@ async function partitionFault(
     policies: originals,
     createdPolicy: created,
   });
+  const until = deadline(ctx);
   if (created) {
-    await client.send(calls.createPolicy(s.namespace, newDenyPolicy(s.namespace, tag, targetLabels, from)));
+    const policy = newDenyPolicy(s.namespace, tag, targetLabels, from);
+    await client.send(calls.createPolicy(s.namespace, withMark(policy, { tag, until })));
   }
   for (const p of originals) {
-    await client.send(calls.replacePolicy(s.namespace, denyingPolicy(p, from)));
+    const { resourceVersion: _rv, ...metadata } = p.metadata;
+    const mark = { tag, until, original: { metadata, spec: p.spec } };
+    await client.send(calls.replacePolicy(s.namespace, withMark(denyingPolicy(p, from), mark)));
   }
   let reverted: Effect | undefined;
   return {
@@ -478,7 +507,7 @@ export function kubernetesDriver(options: DriverOptions): Driver {
         case 'kill':
           return killFault(kube(), s, fault, ctx);
         case 'pause':
-          return pauseFault(kube(), s, fault, ctx);
+          return pauseFault(kube(), s, fault, tag, ctx);
         case 'partition':
           return partitionFault(kube(), s, fault, tag, ctx);
         default:
@@ -501,5 +530,53 @@ export function kubernetesDriver(options: DriverOptions): Driver {
       }
       return { verified: true, detail: `${entry.spec.type}: nothing to undo` };
     },
+    sweep: (options) => sweep(kube(), s.namespace, options),
   };
+}
+
+/**
+ * Every fault the cluster records in force (the marks on Deployments and NetworkPolicies of the
+ * namespace), undone: all of them, or only those past their deadline. It needs no journal, so it
+ * works from any machine with the kubeconfig, after the orchestrator is long gone.
+ */
+async function sweep(
+  client: KubeClient,
+  ns: string,
+  options: { readonly expiredOnly: boolean; readonly dryRun?: boolean },
+): Promise<SweptFault[]> {
+  const now = Date.now();
+  const owed = (mark: FaultMark | undefined): mark is FaultMark =>
+    mark !== undefined && (!options.expiredOnly || isExpired(mark, now));
+  const swept: SweptFault[] = [];
+  const deployments = await client.send<{ items: Deployment[] }>(markCalls.listDeployments(ns));
+  for (const d of deployments.items) {
+    const mark = markOf(d.metadata);
+    if (!owed(mark) || mark.replicas === undefined) continue;
+    const resource = `deployment ${ns}/${d.metadata.name}`;
+    swept.push({
+      resource,
+      tag: mark.tag,
+      until: mark.until,
+      ...(options.dryRun
+        ? {}
+        : { effect: await restoreReplicas(client, ns, d.metadata.name, mark.replicas) }),
+    });
+  }
+  const policies = await client.send<NetworkPolicyList>(calls.listPolicies(ns));
+  for (const p of policies.items) {
+    const mark = markOf(p.metadata);
+    if (!owed(mark)) continue;
+    const original = mark.original ? [{ ...mark.original }] : [];
+    swept.push({
+      resource: `networkpolicy ${ns}/${p.metadata.name}`,
+      tag: mark.tag,
+      until: mark.until,
+      ...(options.dryRun
+        ? {}
+        : {
+            effect: await undoPartition(client, ns, original, mark.original ? undefined : p.metadata.name),
+          }),
+    });
+  }
+  return swept;
 }
