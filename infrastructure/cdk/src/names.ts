@@ -39,6 +39,7 @@ export const TABLES = {
   inventory: { name: CONTRACT_TABLES.inventory, partitionKey: TABLE_PARTITION_KEYS.inventory },
   reservations: { name: CONTRACT_TABLES.reservations, partitionKey: TABLE_PARTITION_KEYS.reservations },
   payments: { name: CONTRACT_TABLES.payments, partitionKey: TABLE_PARTITION_KEYS.payments },
+  kinesisLeases: { name: CONTRACT_TABLES.kinesisLeases, partitionKey: TABLE_PARTITION_KEYS.kinesisLeases },
 } as const;
 
 /** The `Platform` dimension value the services send when they run on AWS. */

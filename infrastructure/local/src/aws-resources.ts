@@ -100,6 +100,11 @@ export const AWS_RESOURCES: readonly AwsResource[] = [
     name: TABLES.payments,
     partitionKey: { name: TABLE_PARTITION_KEYS.payments, type: 'S' },
   },
+  {
+    kind: 'dynamodb-table',
+    name: TABLES.kinesisLeases,
+    partitionKey: { name: TABLE_PARTITION_KEYS.kinesisLeases, type: 'S' },
+  },
   { kind: 'kinesis-stream', name: STREAMS.orderEvents, shardCount: ORDER_EVENTS_SHARDS },
   { kind: 's3-bucket', name: BUCKETS.receipts },
 ];

@@ -5,10 +5,12 @@ import {
   createKinesisConsumer,
   createLogger,
   createMetrics,
+  dynamoShardLeases,
   errorResponses,
   parseWithSchema,
   type ServiceApp,
   withInjectedFaults,
+  workerName,
 } from '@cloudcafe/kit';
 import pg from 'pg';
 import Type from 'typebox';
@@ -139,6 +141,13 @@ export async function buildApp(config: AnalyticsConfig): Promise<ServiceApp> {
     client: app.aws.kinesis,
     streamName: config.ANALYTICS_STREAM,
     consumer: 'analytics',
+    // one instance per shard, however many run (ADR 0018)
+    leases: dynamoShardLeases({
+      client: app.aws.documentClient,
+      table: config.ANALYTICS_LEASE_TABLE,
+      consumer: 'analytics',
+      owner: workerName(),
+    }),
     checkpoints: warehouseCheckpoints(pool),
     batchSize: config.ANALYTICS_BATCH_SIZE,
     logger,

@@ -23,6 +23,8 @@ export const TABLES = {
   reservations: 'cloudcafe-reservations',
   /** pk `orderId`: the payment ledger; a conditional put on it is what prevents double charges. */
   payments: 'cloudcafe-payments',
+  /** pk `leaseKey` (`<consumer>#<shardId>`): which instance reads which order-events shard. */
+  kinesisLeases: 'cloudcafe-kinesis-leases',
 } as const;
 
 /** The partition key of each table (all strings). */
@@ -30,6 +32,7 @@ export const TABLE_PARTITION_KEYS = {
   inventory: 'sku',
   reservations: 'orderId',
   payments: 'orderId',
+  kinesisLeases: 'leaseKey',
 } as const satisfies Record<keyof typeof TABLES, string>;
 
 export const STREAMS = {

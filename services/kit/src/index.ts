@@ -75,6 +75,7 @@ export {
   type RouteSchema,
 } from './http/routes.js';
 export * from './kinesis/consumer.js';
+export * from './kinesis/leases.js';
 export {
   type CreateLoggerOptions,
   createLogger,

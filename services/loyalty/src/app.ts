@@ -5,9 +5,11 @@ import {
   createKinesisConsumer,
   createLogger,
   createMetrics,
+  dynamoShardLeases,
   errorResponses,
   parseWithSchema,
   type ServiceApp,
+  workerName,
 } from '@cloudcafe/kit';
 import { Redis } from 'ioredis';
 import Type from 'typebox';
@@ -123,6 +125,13 @@ export async function buildApp(config: LoyaltyConfig): Promise<ServiceApp> {
     client: app.aws.kinesis,
     streamName: config.LOYALTY_STREAM,
     consumer: 'loyalty',
+    // one instance per shard, however many run (ADR 0018)
+    leases: dynamoShardLeases({
+      client: app.aws.documentClient,
+      table: config.LOYALTY_LEASE_TABLE,
+      consumer: 'loyalty',
+      owner: workerName(),
+    }),
     checkpoints: ledger.checkpoints(),
     batchSize: config.LOYALTY_BATCH_SIZE,
     logger,

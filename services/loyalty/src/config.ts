@@ -1,4 +1,4 @@
-import { STREAMS } from '@cloudcafe/contracts';
+import { STREAMS, TABLES } from '@cloudcafe/contracts';
 import { loadConfig } from '@cloudcafe/kit';
 import Type from 'typebox';
 
@@ -8,6 +8,11 @@ export const LoyaltyConfigSchema = Type.Object({
     description: 'Redis (MemoryDB on AWS): balances, ledger, checkpoints',
   }),
   LOYALTY_STREAM: Type.String({ minLength: 1, default: STREAMS.orderEvents }),
+  LOYALTY_LEASE_TABLE: Type.String({
+    minLength: 1,
+    default: TABLES.kinesisLeases,
+    description: 'DynamoDB: which instance reads which shard (ADR 0018)',
+  }),
   LOYALTY_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
 });
 

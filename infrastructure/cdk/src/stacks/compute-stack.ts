@@ -237,10 +237,12 @@ export class ComputeStack extends Stack {
         break;
       case 'loyalty':
         data.orderEvents.grantRead(grantee);
+        data.tables.kinesisLeases.grantReadWriteData(grantee);
         this.grantSecret(secrets.memoryDbCredentials, grantee);
         break;
       case 'analytics':
         data.orderEvents.grantRead(grantee);
+        data.tables.kinesisLeases.grantReadWriteData(grantee);
         grantee.grantPrincipal.addToPrincipalPolicy(
           new iam.PolicyStatement({
             actions: ['redshift-serverless:GetCredentials'],

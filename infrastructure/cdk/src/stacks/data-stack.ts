@@ -128,6 +128,8 @@ export class DataStack extends Stack {
       // Finished reservations carry `ttl` (epoch s): DynamoDB deletes them after the retention.
       reservations: table('reservations', 'ttl'),
       payments: table('payments'),
+      // one item per consumer and shard: which loyalty or analytics instance reads it (ADR 0018)
+      kinesisLeases: table('kinesisLeases'),
     };
 
     // ── Kinesis ────────────────────────────────────────────────────────────────────────────

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/registry.js';
+import type { ShardLeases } from './leases.js';
 
 /** One record as a handler sees it. */
 export interface ConsumedRecord {
@@ -75,6 +76,15 @@ export interface KinesisConsumerOptions {
   maxBackoffMs?: number;
   /** How often to look for new shards (default 30 s). */
   rediscoverMs?: number;
+  /**
+   * Shard leases shared by every instance of this consumer: each shard is then read by one
+   * instance at a time (its fair share of the shards), and a dead instance's shards are taken
+   * over once its leases expire. Without them this process reads every shard, which is right
+   * for exactly one instance (ADR 0018).
+   */
+  leases?: ShardLeases;
+  /** How often held leases are renewed and free ones looked for (default 3 s). */
+  leaseRenewMs?: number;
 }
 
 /** A running consumer. */
@@ -92,8 +102,9 @@ export interface KinesisConsumer {
 const errorName = (error: unknown): string => (error as { name?: string } | undefined)?.name ?? 'Error';
 
 /**
- * A polling Kinesis consumer that reads every shard of a stream, one reader per shard, and
- * hands batches in shard order to `handle`. Delivery is at least once: a crash between the
+ * A polling Kinesis consumer that reads the shards of a stream — every shard, or with `leases`
+ * the ones this instance holds — one reader per shard, and hands batches in shard order to
+ * `handle`. Delivery is at least once: a crash between the
  * handler and the checkpoint replays the batch, so handlers must be idempotent per event.
  *
  * - Start position: after the stored checkpoint of this stream incarnation, else TRIM_HORIZON.
@@ -119,11 +130,15 @@ export function createKinesisConsumer(options: KinesisConsumerOptions): KinesisC
   const maxIdleMs = Math.max(idleMs, options.maxIdleMs ?? 2000);
   const maxBackoffMs = options.maxBackoffMs ?? 5000;
   const rediscoverMs = options.rediscoverMs ?? 30_000;
+  const leaseRenewMs = options.leaseRenewMs ?? 3000;
+  const { leases } = options;
   const controller = new AbortController();
   const readers = new Map<string, { done: Promise<void>; controller: AbortController }>();
   const positions = new Map<string, string>();
   let epoch: string | undefined;
+  let shards: readonly string[] = [];
   let discovery: Promise<void> | undefined;
+  let leasing: Promise<void> | undefined;
 
   const pause = (ms: number) => sleep(ms, undefined, { signal: controller.signal }).catch(() => {});
 
@@ -290,29 +305,86 @@ export function createKinesisConsumer(options: KinesisConsumerOptions): KinesisC
         positions.clear();
       }
       epoch = found.streamEpoch;
-      for (const shardId of found.shardIds) {
-        if (readers.has(shardId)) continue;
-        const own = new AbortController();
-        const done = readShard(
-          shardId,
-          found.streamEpoch,
-          AbortSignal.any([controller.signal, own.signal]),
-        ).catch((error: unknown) => {
-          log.error({ shardId, err: error }, 'shard reader stopped');
-        });
-        readers.set(shardId, { done, controller: own });
-      }
+      shards = found.shardIds;
+      if (leases) await retrying(() => balanced(leases), 'take shard leases');
+      else for (const shardId of shards) if (!readers.has(shardId)) startReader(shardId, found.streamEpoch);
       await pause(rediscoverMs);
     }
+  }
+
+  function startReader(shardId: string, streamEpoch: string): void {
+    const own = new AbortController();
+    const done = readShard(shardId, streamEpoch, AbortSignal.any([controller.signal, own.signal])).catch(
+      (error: unknown) => {
+        log.error({ shardId, err: error }, 'shard reader stopped');
+      },
+    );
+    readers.set(shardId, { done, controller: own });
+  }
+
+  /**
+   * Renews the leases held (a lost one stops its reader at once), then takes free or expired
+   * ones up to this instance's fair share: the shards divided by the workers holding leases.
+   * Nothing is taken from a live worker, so a late instance waits for a lease to fall free.
+   */
+  async function balanceLeases(shardLeases: ShardLeases): Promise<void> {
+    for (const [shardId, reader] of [...readers]) {
+      if (await shardLeases.renew(shardId)) continue;
+      log.warn({ shardId }, 'shard lease taken by another worker: reader stopping');
+      reader.controller.abort();
+      readers.delete(shardId);
+      positions.delete(shardId);
+    }
+    if (epoch === undefined || controller.signal.aborted) return;
+    const share = Math.ceil(shards.length / (await shardLeases.workers()));
+    for (const shardId of shards) {
+      if (readers.size >= share) break;
+      if (readers.has(shardId) || !(await shardLeases.acquire(shardId))) continue;
+      log.info({ shardId, owner: shardLeases.owner }, 'shard lease taken');
+      startReader(shardId, epoch);
+    }
+  }
+
+  /** One balance at a time: discovery and the renewal loop must not both start a shard's reader. */
+  let balancing: Promise<void> = Promise.resolve();
+  function balanced(shardLeases: ShardLeases): Promise<void> {
+    const next = balancing.then(() => balanceLeases(shardLeases));
+    balancing = next.catch(() => {});
+    return next;
+  }
+
+  async function keepLeases(shardLeases: ShardLeases): Promise<void> {
+    while (!controller.signal.aborted) {
+      await pause(leaseRenewMs);
+      if (controller.signal.aborted) break;
+      await retrying(() => balanced(shardLeases), 'renew shard leases');
+    }
+  }
+
+  /** Gives up every lease held, so the other workers take the shards over without waiting. */
+  async function releaseLeases(): Promise<void> {
+    if (!leases) return;
+    await Promise.all(
+      [...readers.keys()].map((shardId) =>
+        leases.release(shardId).catch((error: unknown) => {
+          log.warn({ shardId, err: error }, 'shard lease not released: it expires by itself');
+        }),
+      ),
+    );
   }
 
   return {
     start() {
       discovery ??= discover();
+      if (leases) leasing ??= keepLeases(leases);
     },
     async stop(signal?: AbortSignal) {
       controller.abort();
-      const all = Promise.all([discovery, ...[...readers.values()].map((reader) => reader.done)]);
+      const all = Promise.all([
+        discovery,
+        leasing,
+        ...[...readers.values()].map((reader) => reader.done),
+      ]).then(releaseLeases);
       if (!signal) {
         await all;
         return;
