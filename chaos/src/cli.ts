@@ -7,6 +7,7 @@ import { registerLabCommands } from './commands/lab.js';
 import { registerLoadCommands } from './commands/load.js';
 import { registerMetricsCommand } from './commands/metrics.js';
 import { registerRevertCommand } from './commands/revert.js';
+import { registerTargetCommand } from './commands/target.js';
 
 /**
  * `cloudcafe`: the one command for the lab, load, stress, experiments, game days and reports.
@@ -25,6 +26,7 @@ registerHaltCommand(program);
 registerMetricsCommand(program);
 registerDashboardsCommand(program);
 registerLoadCommands(program);
+registerTargetCommand(program);
 
 try {
   await program.parseAsync(process.argv);

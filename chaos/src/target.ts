@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { ORDERS_DATABASE } from '@cloudcafe/contracts';
 import {
   adminTokenFile,
   awsEndpointUrl,
@@ -63,7 +64,7 @@ export const labTarget: Target = {
   },
   adminToken: () => readFileSync(adminTokenFile(labPaths()), 'utf8').trim(),
   sources: () => ({
-    ordersDatabase: `postgres://cloudcafe@${HOST}:${PORTS.postgres}/cloudcafe_orders`,
+    ordersDatabase: `postgres://cloudcafe@${HOST}:${PORTS.postgres}/${ORDERS_DATABASE}`,
     aws: {
       region: LOCAL_AWS_REGION,
       endpoints: {

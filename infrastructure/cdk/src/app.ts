@@ -2,6 +2,7 @@ import { type App, Aspects, type Stack, Tags } from 'aws-cdk-lib';
 import cdkNag from 'cdk-nag';
 import { type LabSettings, readSettings } from './config.js';
 import { applySuppressions } from './nag.js';
+import { STACK_NAMES } from './names.js';
 import { ChaosStack } from './stacks/chaos-stack.js';
 import { ComputeStack } from './stacks/compute-stack.js';
 import { DataStack } from './stacks/data-stack.js';
@@ -56,26 +57,26 @@ export interface BuildOptions {
 export function buildCloudCafe(app: App, options: BuildOptions = {}): CloudCafeStacks {
   for (const [flag, value] of Object.entries(FEATURE_FLAGS)) app.node.setContext(flag, value);
   const settings = options.settings ?? readSettings((key) => app.node.tryGetContext(key));
-  const network = new NetworkStack(app, 'CloudCafe-Network', {
+  const network = new NetworkStack(app, STACK_NAMES.network, {
     settings,
     description: 'CloudCafe: VPC across two AZs, gateway endpoints',
   });
-  const secrets = new SecretsStack(app, 'CloudCafe-Secrets', {
+  const secrets = new SecretsStack(app, STACK_NAMES.secrets, {
     description: 'CloudCafe: database credentials and the admin token',
   });
-  const data = new DataStack(app, 'CloudCafe-Data', {
+  const data = new DataStack(app, STACK_NAMES.data, {
     settings,
     network,
     secrets,
     description: 'CloudCafe: Aurora, DocumentDB, ElastiCache, MemoryDB, DynamoDB, Kinesis, SQS, S3, Redshift',
   });
-  const edge = new EdgeStack(app, 'CloudCafe-Edge', {
+  const edge = new EdgeStack(app, STACK_NAMES.edge, {
     settings,
     network,
     data,
     description: 'CloudCafe: the public entry (ALB) and its WAF',
   });
-  const compute = new ComputeStack(app, 'CloudCafe-Compute', {
+  const compute = new ComputeStack(app, STACK_NAMES.compute, {
     settings,
     network,
     secrets,
@@ -83,13 +84,13 @@ export function buildCloudCafe(app: App, options: BuildOptions = {}): CloudCafeS
     edge,
     description: 'CloudCafe: ECS Fargate, EKS, Lambda and EC2 workloads',
   });
-  const observability = new ObservabilityStack(app, 'CloudCafe-Observability', {
+  const observability = new ObservabilityStack(app, STACK_NAMES.observability, {
     settings,
     data,
     compute,
     description: 'CloudCafe: alarms, alarm topic and dashboards',
   });
-  const chaos = new ChaosStack(app, 'CloudCafe-Chaos', {
+  const chaos = new ChaosStack(app, STACK_NAMES.chaos, {
     data,
     compute,
     observability,

@@ -1,6 +1,7 @@
 import type { Stack } from 'aws-cdk-lib';
 // cdk-nag is CommonJS built by jsii; Node cannot see its named exports from ESM.
 import cdkNag from 'cdk-nag';
+import { STACK_NAMES } from './names.js';
 
 const { NagSuppressions } = cdkNag;
 
@@ -68,8 +69,8 @@ const AWS_MANAGED_SERVICE_POLICIES: Suppression = {
  * the ALB controller's role) whose paths are not ours to name.
  */
 export const STACK_SUPPRESSIONS: Readonly<Record<string, readonly Suppression[]>> = {
-  'CloudCafe-Secrets': [SECRET_ROTATION],
-  'CloudCafe-Data': [
+  [STACK_NAMES.secrets]: [SECRET_ROTATION],
+  [STACK_NAMES.data]: [
     {
       id: 'AwsSolutions-AEC5',
       reason:
@@ -97,14 +98,14 @@ export const STACK_SUPPRESSIONS: Readonly<Record<string, readonly Suppression[]>
         'Deletion protection off: the lab is destroyed between game days (cdk destroy); a final snapshot is kept instead (RemovalPolicy.SNAPSHOT).',
     },
   ],
-  'CloudCafe-Edge': [
+  [STACK_NAMES.edge]: [
     {
       id: 'AwsSolutions-EC23',
       reason:
         'The public entry of the lab: the ALB accepts the world on its listener port, behind the WAF web ACL.',
     },
   ],
-  'CloudCafe-Compute': [
+  [STACK_NAMES.compute]: [
     SECRET_ROTATION,
     GENERATED_GRANT_WILDCARDS,
     AWS_MANAGED_SERVICE_POLICIES,
@@ -139,8 +140,8 @@ export const STACK_SUPPRESSIONS: Readonly<Record<string, readonly Suppression[]>
         'The API endpoint is public so the lab CLI and the CDK kubectl provider reach it; authentication is IAM (access entries), and FIS acts through an access entry with a namespaced Role.',
     },
   ],
-  'CloudCafe-Observability': [],
-  'CloudCafe-Chaos': [
+  [STACK_NAMES.observability]: [],
+  [STACK_NAMES.chaos]: [
     GENERATED_GRANT_WILDCARDS,
     {
       id: 'AwsSolutions-IAM5',

@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import t from 'tap';
 import { REPO_ROOT } from '../src/kustomize.js';
-import { PAYMENT_MAX_RECEIVE_COUNT, QUEUES, STREAMS, TABLES } from '../src/names.js';
+import {
+  ORDERS_DATABASE,
+  PAYMENT_MAX_RECEIVE_COUNT,
+  QUEUES,
+  SECRET_NAMES,
+  STACK_NAMES,
+  STACK_OUTPUTS,
+  STREAMS,
+  TABLES,
+} from '../src/names.js';
 import { FIS_TEMPLATE_NAMES } from '../src/stacks/chaos-stack.js';
 import { ALARM_NAMES } from '../src/stacks/observability-stack.js';
 import { synthesize } from './support/synthesized.js';
@@ -37,6 +46,29 @@ t.test('synthesizes seven environment-agnostic stacks with no credentials', asyn
     t.equal(artifact.environment.region, 'unknown-region', `${artifact.stackName} has no fixed region`);
   }
 });
+
+t.test(
+  'the outputs and secrets `cloudcafe target aws` reads are there, under their registry names',
+  async (t) => {
+    t.ok(
+      template(STACK_NAMES.edge).findOutputs(STACK_OUTPUTS.publicUrl)[STACK_OUTPUTS.publicUrl],
+      'edge: PublicUrl',
+    );
+    t.ok(
+      template(STACK_NAMES.data).findOutputs(STACK_OUTPUTS.ordersDatabaseHost)[
+        STACK_OUTPUTS.ordersDatabaseHost
+      ],
+      'data: the Aurora host',
+    );
+    const secretNames = resources(STACK_NAMES.secrets, 'AWS::SecretsManager::Secret').map(
+      (r) => r.Properties.Name,
+    );
+    for (const name of Object.values(SECRET_NAMES)) t.ok(secretNames.includes(name), `secret ${name}`);
+    template(STACK_NAMES.data).hasResourceProperties('AWS::RDS::DBCluster', {
+      DatabaseName: ORDERS_DATABASE,
+    });
+  },
+);
 
 t.test('cdk-nag AwsSolutions: no unsuppressed errors', async (t) => {
   t.same(synth.nagErrors, [], synth.nagErrors.join('\n'));

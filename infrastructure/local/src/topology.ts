@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { ORDERS_DATABASE } from '@cloudcafe/contracts';
 import { AWS_ENDPOINTS, localAwsEnv } from './engines/aws.js';
 import { pgUrl } from './engines/postgres.js';
 import type { LabPaths } from './engines/types.js';
@@ -36,7 +37,7 @@ export const SERVICES: readonly ServiceDefinition[] = [
   {
     name: 'order',
     entry: 'services/order/src/server.ts',
-    database: 'cloudcafe_orders',
+    database: ORDERS_DATABASE,
     dependsOn: ['postgres', 'inventory', 'sqs', 'kinesis'],
   },
   {

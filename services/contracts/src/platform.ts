@@ -46,6 +46,35 @@ export const CHAOS_LABEL = { key: 'cloudcafe.io/chaos', value: 'allowed' } as co
  * undo it, so `experiment revert --expired` and `halt` find it on the cluster with no journal.
  */
 export const FAULT_ANNOTATION = 'cloudcafe.io/fault';
+/** The order service's PostgreSQL database, locally and on Aurora. */
+export const ORDERS_DATABASE = 'cloudcafe_orders';
+
+/** The CDK stacks, by role; `cloudcafe target aws` reads their outputs. */
+export const STACK_NAMES = {
+  network: 'CloudCafe-Network',
+  secrets: 'CloudCafe-Secrets',
+  data: 'CloudCafe-Data',
+  edge: 'CloudCafe-Edge',
+  compute: 'CloudCafe-Compute',
+  observability: 'CloudCafe-Observability',
+  chaos: 'CloudCafe-Chaos',
+} as const;
+
+/** Stack outputs that something outside the CDK reads (`cloudcafe target aws`). */
+export const STACK_OUTPUTS = {
+  /** Edge: the public entry, `http(s)://<alb>`. */
+  publicUrl: 'PublicUrl',
+  /** Data: the Aurora writer's host name. */
+  ordersDatabaseHost: 'OrdersDatabaseHost',
+} as const;
+
+/** Secrets Manager names of the credentials a run's target needs. */
+export const SECRET_NAMES = {
+  adminToken: 'cloudcafe/admin-token',
+  /** `{username, password}` of the Aurora master user. */
+  auroraCredentials: 'cloudcafe/aurora-credentials',
+} as const;
+
 /** The tag naming the service an AWS resource belongs to; FIS targets select on it. */
 export const SERVICE_TAG = 'cloudcafe:service';
 /** The Kubernetes namespace of the EKS services (infrastructure/k8s/base). */

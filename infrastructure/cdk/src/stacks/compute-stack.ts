@@ -25,6 +25,7 @@ import {
   CLUSTER_NAME,
   K8S_NAMESPACE,
   METRICS_NAMESPACE,
+  ORDERS_DATABASE,
   SERVICE_NAMES,
   SERVICE_TAG,
   SERVICES,
@@ -298,7 +299,7 @@ export class ComputeStack extends Stack {
         ? {
             DATABASE_HOST: data.aurora.clusterEndpoint.hostname,
             DATABASE_PORT: String(DATA_PORTS.postgres),
-            DATABASE_NAME: 'cloudcafe_order',
+            DATABASE_NAME: ORDERS_DATABASE,
             DATABASE_SSLMODE: 'require',
           }
         : {};

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as docdb from 'aws-cdk-lib/aws-docdb';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -14,7 +14,16 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { FactName } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
 import type { LabSettings } from '../config.js';
-import { CHAOS_TAG, PAYMENT_MAX_RECEIVE_COUNT, QUEUES, SERVICE_TAG, STREAMS, TABLES } from '../names.js';
+import {
+  CHAOS_TAG,
+  ORDERS_DATABASE,
+  PAYMENT_MAX_RECEIVE_COUNT,
+  QUEUES,
+  SERVICE_TAG,
+  STACK_OUTPUTS,
+  STREAMS,
+  TABLES,
+} from '../names.js';
 import type { NetworkStack } from './network-stack.js';
 import type { SecretsStack } from './secrets-stack.js';
 
@@ -184,7 +193,7 @@ export class DataStack extends Stack {
         'cloudcafe',
         props.secrets.auroraCredentials.secretValueFromJson('password'),
       ),
-      defaultDatabaseName: 'cloudcafe_order',
+      defaultDatabaseName: ORDERS_DATABASE,
       writer: rds.ClusterInstance.serverlessV2('writer'),
       // A reader in the writer's promotion tier: the db-failover fault needs somewhere to fail to.
       readers: [rds.ClusterInstance.serverlessV2('reader', { scaleWithWriter: true })],
@@ -204,6 +213,8 @@ export class DataStack extends Stack {
     });
     Tags.of(this.aurora).add(CHAOS_TAG.key, CHAOS_TAG.value);
     Tags.of(this.aurora).add(SERVICE_TAG, 'order');
+    // for `cloudcafe target aws`: the audit reads the orders here (through a tunnel: it is private)
+    new CfnOutput(this, STACK_OUTPUTS.ordersDatabaseHost, { value: this.aurora.clusterEndpoint.hostname });
 
     // ── DocumentDB (menu) ──────────────────────────────────────────────────────────────────
     this.documentDb = new docdb.DatabaseCluster(this, 'DocumentDb', {

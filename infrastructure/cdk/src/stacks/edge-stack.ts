@@ -4,6 +4,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
 import type { LabSettings } from '../config.js';
+import { STACK_OUTPUTS } from '../names.js';
 import { ALB_LOG_PREFIX, type DataStack } from './data-stack.js';
 import type { NetworkStack } from './network-stack.js';
 
@@ -78,7 +79,7 @@ export class EdgeStack extends Stack {
       webAclArn: this.webAcl.attrArn,
     });
 
-    new CfnOutput(this, 'PublicUrl', {
+    new CfnOutput(this, STACK_OUTPUTS.publicUrl, {
       value: `${https ? 'https' : 'http'}://${this.alb.loadBalancerDnsName}`,
       description: 'The gateway: /api/<segment>/… for every service',
     });

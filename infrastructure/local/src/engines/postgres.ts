@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { ORDERS_DATABASE } from '@cloudcafe/contracts';
 import pg from 'pg';
 import { ensureDir } from '../paths.js';
 import { HOST, PORTS } from '../ports.js';
@@ -9,7 +10,7 @@ import type { EngineSpec } from './types.js';
 /** The lab's superuser; trust auth is acceptable because it listens on 127.0.0.1 only. */
 export const PG_USER = 'cloudcafe';
 /** One database per owner, as on AWS (Aurora for orders, Redshift for the warehouse). */
-export const PG_DATABASES = ['cloudcafe_orders', 'cloudcafe_warehouse'] as const;
+export const PG_DATABASES = [ORDERS_DATABASE, 'cloudcafe_warehouse'] as const;
 
 export const pgUrl = (database: string, port: number = PORTS.postgres): string =>
   `postgres://${PG_USER}@${HOST}:${port}/${database}`;
