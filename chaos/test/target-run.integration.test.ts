@@ -2,18 +2,9 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  adminTokenFile,
-  awsEndpointUrl,
-  HOST,
-  LOCAL_AWS_CREDENTIALS,
-  LOCAL_AWS_REGION,
-  labPaths,
-  PORTS,
-  REPO_ROOT,
-  readLabState,
-} from '@cloudcafe/local-platform';
+import { adminTokenFile, LOCAL_AWS_CREDENTIALS, labPaths, REPO_ROOT } from '@cloudcafe/local-platform';
 import t from 'tap';
+import { labTarget } from '../src/target.js';
 
 // One experiment file, run twice against the shared lab: once through the lab's state file
 // (`--platform local`), once through a target file that names the same lab by its gateway and
@@ -59,27 +50,19 @@ invariants: [no-lost-orders, no-double-charge, receipts-present]
 
 /** The running lab as a target file: nothing in it points into `.cloudcafe/`. */
 function targetFile(): string {
-  const state = readLabState(labPaths());
-  if (!state) throw new Error('the lab is not up');
+  const { ordersDatabase, aws, paymentGateway } = labTarget.sources();
   const token = join(dir, 'admin-token');
   copyFileSync(adminTokenFile(labPaths()), token);
   const file = join(dir, 'target.json');
   writeFileSync(
     file,
     JSON.stringify({
-      gateway: state.gateway,
+      gateway: labTarget.gateway(),
       adminTokenFile: token,
-      ordersDatabase: `postgres://cloudcafe@${HOST}:${PORTS.postgres}/cloudcafe_orders`,
-      aws: {
-        region: LOCAL_AWS_REGION,
-        endpoints: {
-          dynamodb: awsEndpointUrl('dynamodb'),
-          sqs: awsEndpointUrl('sqs'),
-          s3: awsEndpointUrl('s3'),
-          cloudwatch: awsEndpointUrl('cloudwatch'),
-        },
-      },
-      paymentGateway: `http://${HOST}:${PORTS.paymentGatewaySimulator}`,
+      ordersDatabase,
+      // the credentials come from the environment, as the SDK's chain reads them on AWS
+      aws: { region: aws.region, endpoints: aws.endpoints },
+      paymentGateway,
     }),
   );
   return file;

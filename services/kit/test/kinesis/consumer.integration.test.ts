@@ -1,11 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  CreateStreamCommand,
-  DeleteStreamCommand,
-  DescribeStreamSummaryCommand,
-  type KinesisClient,
-  PutRecordsCommand,
-} from '@aws-sdk/client-kinesis';
+import { DeleteStreamCommand, DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { waitFor } from '@cloudcafe/local-platform';
 import t from 'tap';
 import { createAwsClients } from '../../src/aws.js';
@@ -18,6 +12,7 @@ import {
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics/registry.js';
 import { useLocalEmulator } from '../support/emulator.js';
+import { createStream, put } from '../support/kinesis.js';
 
 // Against the lab's Kinesis emulator (moto): a stream of its own per test, two shards.
 
@@ -26,28 +21,6 @@ const aws = createAwsClients({ region: 'us-east-1' });
 const client = aws.kinesis;
 t.teardown(() => aws.destroy());
 const logger = createLogger({ service: 'loyalty', level: 'silent' });
-
-async function createStream(kinesis: KinesisClient, name: string): Promise<void> {
-  await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: 2 }));
-  await waitFor('the stream to be active', async () => {
-    const summary = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }));
-    return summary.StreamDescriptionSummary?.StreamStatus === 'ACTIVE';
-  });
-}
-
-async function put(name: string, values: readonly string[]): Promise<void> {
-  const answer = await client.send(
-    new PutRecordsCommand({
-      StreamName: name,
-      // Partition keys spread over both shards; the value says which key it went under.
-      Records: values.map((value) => ({
-        PartitionKey: value.split(':')[0] ?? value,
-        Data: Buffer.from(value),
-      })),
-    }),
-  );
-  if (answer.FailedRecordCount) throw new Error(`${answer.FailedRecordCount} records failed`);
-}
 
 function memoryCheckpoints(): CheckpointStore & { saved: Map<string, string> } {
   const saved = new Map<string, string>();
@@ -109,7 +82,7 @@ t.test('an idle stream is polled ever more slowly, and records are still read wh
   const from = polls;
   await new Promise((r) => setTimeout(r, 3000));
   const idlePolls = polls - from;
-  await put(stream, ['late:1']);
+  await put(client, stream, ['late:1']);
   await waitFor('the late record', async () => seen.values.length === 1, { timeoutMs: 10_000 });
   await consumer.stop();
   // Assess: polling every 50 ms would be 120 polls; doubling to 400 ms is about 20
@@ -124,7 +97,7 @@ t.test('reads every shard in order, checkpoints, and resumes after a restart', a
   t.teardown(() => client.send(new DeleteStreamCommand({ StreamName: stream })).catch(() => {}));
   const keys = Array.from({ length: 16 }, (_, n) => `customer-${n}`);
   const first = keys.flatMap((key) => [1, 2, 3].map((n) => `${key}:${n}`));
-  await put(stream, first);
+  await put(client, stream, first);
   const checkpoints = memoryCheckpoints();
   const seen = collector();
   const metrics = createMetrics({ service: 'loyalty', platform: 'local' });
@@ -158,7 +131,7 @@ t.test('reads every shard in order, checkpoints, and resumes after a restart', a
 
   // Act: more records while stopped, then a new consumer on the same checkpoints
   const second = keys.map((key) => `${key}:4`);
-  await put(stream, second);
+  await put(client, stream, second);
   const resumed = collector();
   const next = createKinesisConsumer({
     client,
@@ -180,7 +153,7 @@ t.test('a failing handler gets the same batch again: nothing is skipped', async 
   const stream = `kit-consumer-${randomUUID().slice(0, 8)}`;
   await createStream(client, stream);
   t.teardown(() => client.send(new DeleteStreamCommand({ StreamName: stream })).catch(() => {}));
-  await put(stream, ['a:1', 'a:2', 'a:3']);
+  await put(client, stream, ['a:1', 'a:2', 'a:3']);
   const seen: string[] = [];
   let failures = 0;
   const consumer = createKinesisConsumer({
@@ -213,6 +186,7 @@ t.test('a checkpoint from a previous incarnation of the stream is not used', asy
   await createStream(client, stream);
   t.teardown(() => client.send(new DeleteStreamCommand({ StreamName: stream })).catch(() => {}));
   await put(
+    client,
     stream,
     Array.from({ length: 10 }, (_, n) => `old:${n}`),
   );
@@ -239,7 +213,7 @@ t.test('a checkpoint from a previous incarnation of the stream is not used', asy
   );
   await new Promise((resolve) => setTimeout(resolve, 1100)); // creation timestamps have 1 s resolution
   await createStream(client, stream);
-  await put(stream, ['new:1', 'new:2']);
+  await put(client, stream, ['new:1', 'new:2']);
   // Act
   const fresh = collector();
   const second = createKinesisConsumer({

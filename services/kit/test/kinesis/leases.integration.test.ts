@@ -1,11 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import {
-  CreateStreamCommand,
-  DeleteStreamCommand,
-  DescribeStreamSummaryCommand,
-  PutRecordsCommand,
-} from '@aws-sdk/client-kinesis';
+import { DeleteStreamCommand } from '@aws-sdk/client-kinesis';
 import { waitFor } from '@cloudcafe/local-platform';
 import t from 'tap';
 import { createAwsClients } from '../../src/aws.js';
@@ -13,6 +8,7 @@ import { type CheckpointStore, createKinesisConsumer } from '../../src/kinesis/c
 import { dynamoShardLeases } from '../../src/kinesis/leases.js';
 import { createLogger } from '../../src/logger.js';
 import { useLocalEmulator } from '../support/emulator.js';
+import { createStream, put } from '../support/kinesis.js';
 
 // Shard leases against the lab's emulator (moto): a lease table and a two-shard stream of the
 // test's own. Two consumers of one group share the shards — each shard read by one of them —
@@ -41,26 +37,9 @@ async function leaseTable(): Promise<string> {
 
 async function stream(): Promise<string> {
   const name = `kit-leased-${randomUUID().slice(0, 8)}`;
-  await aws.kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: 2 }));
-  await waitFor('the stream to be active', async () => {
-    const summary = await aws.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }));
-    return summary.StreamDescriptionSummary?.StreamStatus === 'ACTIVE';
-  });
+  await createStream(aws.kinesis, name);
   t.teardown(() => aws.kinesis.send(new DeleteStreamCommand({ StreamName: name })).catch(() => {}));
   return name;
-}
-
-async function put(name: string, values: readonly string[]): Promise<void> {
-  const answer = await aws.kinesis.send(
-    new PutRecordsCommand({
-      StreamName: name,
-      Records: values.map((value) => ({
-        PartitionKey: value.split(':')[0] ?? value,
-        Data: Buffer.from(value),
-      })),
-    }),
-  );
-  if (answer.FailedRecordCount) throw new Error(`${answer.FailedRecordCount} records failed`);
 }
 
 /** One checkpoint store for the whole group, as loyalty's Redis and analytics' warehouse are. */
@@ -120,13 +99,13 @@ t.test('two instances of one group read each shard once between them, and hand o
   // Act
   a.consumer.start();
   b.consumer.start();
-  await put(name, first);
+  await put(aws.kinesis, name, first);
   await waitFor('every record', async () => a.read.length + b.read.length >= first.length);
   const shardsOfA = a.shards();
   const shardsOfB = b.shards();
   await a.consumer.stop();
   const second = values('b');
-  await put(name, second);
+  await put(aws.kinesis, name, second);
   await waitFor('the records after the hand-over', async () =>
     second.every((v) => b.read.some((r) => r.value === v)),
   );
