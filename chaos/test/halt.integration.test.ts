@@ -1,7 +1,8 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labPaths, REPO_ROOT, readLabState, ToxiproxyClient } from '@cloudcafe/local-platform';
+import { labPaths, labStatus, REPO_ROOT, readLabState, ToxiproxyClient } from '@cloudcafe/local-platform';
 import t from 'tap';
 import { haltFile } from '../src/commands/halt.js';
 import { REPORTS_DIR } from '../src/journal.js';
@@ -87,5 +88,106 @@ t.test(
     const released = await cli('halt', '--release');
     t.equal(released.status, 0);
     t.match(released.stdout, /released/);
+  },
+);
+
+/** Four five-minute faults of four kinds, all in force at once, then a long wait. */
+function fourFaults(latencyLink: string, cutLink: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'cloudcafe-halt-')), 'four-faults.yaml');
+  const step = (name: string, fault: string) =>
+    `  - { type: fault, name: ${name}, fault: ${fault}, duration: 5m }`;
+  writeFileSync(
+    file,
+    `id: halt-four-faults
+title: four faults for halt to find
+description: written by the halt test
+tags: [test]
+platforms: [local]
+steadyState:
+  probes:
+    - { type: http, name: healthy, path: /api/orders/health/live, tolerance: { type: status, equals: 200 } }
+method:
+${[
+  step('slow link', `{ type: latency, link: ${latencyLink}, latencyMs: 300 }`),
+  step('cut link', `{ type: partition, link: ${cutLink} }`),
+  step('stopped process', '{ type: pause, process: analytics }'),
+  step('fault flag', '{ type: lambda-delay, delay: 1s }'),
+].join('\n')}
+  - { type: wait, duration: 5m }
+recovery: { within: 30s }
+`,
+  );
+  return file;
+}
+
+t.test(
+  'after a SIGKILL of the orchestrator, halt undoes a toxic, a cut link, a stopped process and a flag',
+  async (t) => {
+    // Prepare: a run with all four in force, killed outright
+    const state = readLabState(labPaths());
+    const latencyLink = state?.links.find((l) => l.from === 'order' && l.to === 'inventory')?.name;
+    const cutLink = state?.links.find((l) => l.from === 'menu' && l.to === 'redis')?.name;
+    if (!state || !latencyLink || !cutLink) throw new Error('the lab has no order or menu links');
+    const token = readFileSync(state.adminTokenFile, 'utf8').trim();
+    t.teardown(() => rmSync(haltFile(), { force: true }));
+    const run = spawn(
+      process.execPath,
+      ['chaos/bin/cloudcafe.js', 'experiment', 'run', fourFaults(latencyLink, cutLink)],
+      {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    run.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const exited = new Promise((r) => run.once('exit', r));
+    await new Promise<void>((resolve, reject) => {
+      const check = setInterval(() => {
+        if ((out.match(/effect of "/g) ?? []).length >= 4) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 200);
+      run.once('exit', () => {
+        clearInterval(check);
+        reject(new Error(`the run ended before its four faults were in force:\n${out}`));
+      });
+    });
+    run.kill('SIGKILL');
+    await exited;
+    const inForce = {
+      toxic: (await toxiproxy.proxy(latencyLink)).toxics.length > 0,
+      cut: !(await toxiproxy.proxy(cutLink)).enabled,
+      stopped: (await labStatus())?.processes.find((p) => p.name === 'analytics')?.state,
+    };
+
+    // Act
+    const started = Date.now();
+    const halted = await cli('halt');
+    const tookMs = Date.now() - started;
+
+    // Assess
+    t.same(inForce, { toxic: true, cut: true, stopped: 'paused' }, 'all in force when the orchestrator died');
+    t.equal(halted.status, 0, halted.stdout + halted.stderr);
+    t.same((await toxiproxy.proxy(latencyLink)).toxics, [], 'the toxic is gone');
+    t.ok((await toxiproxy.proxy(cutLink)).enabled, 'the link is enabled');
+    t.equal(
+      (await labStatus())?.processes.find((p) => p.name === 'analytics')?.state,
+      'running',
+      'analytics runs',
+    );
+    const flags = (await (
+      await fetch(`${state.gateway}/api/payments/admin/flags`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).json()) as { flags: { name: string; active: string }[] };
+    t.equal(flags.flags.find((f) => f.name === 'lambda-delay')?.active, 'off', 'the fault flag is off');
+    // two outcomes far apart: halt (a CLI start and a few calls) against the faults' own five minutes
+    t.ok(tookMs < 120_000, `halt took ${tookMs} ms, CLI start included; the faults had 5 minutes to run`);
+    t.comment(`halt, CLI start included: ${tookMs} ms`);
+    const blocked = await cli('experiment', 'run', 'network-latency');
+    t.match(blocked.stderr + blocked.stdout, /chaos is halted/, 'a new run is refused until --release');
   },
 );

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { labPaths, readLabState, signalProcess, ToxiproxyClient } from '@cloudcafe/local-platform';
 import type { Command } from 'commander';
 import { addDriverFlags, driverFor, driverOptionsFrom } from '../drivers/index.js';
+import { undoServiceFault } from '../drivers/local.js';
 import type { DriverOptions, Effect, JournalledFault } from '../drivers/types.js';
 import { PLATFORMS, type Platform } from '../experiment/schema.js';
 import { FaultKeys, type JournalEvent, REPORTS_DIR } from '../journal.js';
@@ -69,11 +70,13 @@ async function undoLocal(fault: JournalledFault): Promise<Effect> {
       return { verified: true, detail: `links ${links.join(', ')} enabled` };
     }
     default:
-      // Fault flags expire by their TTL and stress runs end at their duration; `lab up` heals the rest.
-      return {
-        verified: false,
-        detail: `${(fault.spec as { type: string }).type}: not undone here; fault flags expire by TTL, and \`npx cloudcafe lab up\` heals links and processes`,
-      };
+      // a fault flag off, a stress run cancelled, through the lab's gateway
+      return (
+        (await undoServiceFault(fault.spec)) ?? {
+          verified: false,
+          detail: `${(fault.spec as { type: string }).type}: not undone here; \`npx cloudcafe lab up\` heals links and processes`,
+        }
+      );
   }
 }
 

@@ -198,6 +198,46 @@ class ServiceAdmin {
   }
 }
 
+/**
+ * Undoes a service fault a dead run left (for `experiment revert` and `halt`): its fault flag off,
+ * or the service's running stress run cancelled. Undefined for a fault of another kind.
+ */
+export async function undoServiceFault(
+  fault: Fault,
+  target: Target = labTarget,
+): Promise<Effect | undefined> {
+  const services = new ServiceAdmin(target);
+  const flag =
+    fault.type === 'dependency-errors'
+      ? { service: fault.service, name: fault.type }
+      : fault.type === 'lambda-delay' || fault.type === 'lambda-error'
+        ? { service: 'payment', name: fault.type }
+        : undefined;
+  if (flag) {
+    await services.call('DELETE', `${services.api(flag.service)}/admin/flags/${flag.name}`);
+    const state = await services.flag(flag.service, flag.name);
+    return {
+      verified: state?.active === 'off',
+      detail: `${flag.name} on ${flag.service} is ${state?.active ?? 'unknown'}`,
+    };
+  }
+  if (fault.type !== 'cpu-stress') return undefined;
+  const api = services.api(fault.service);
+  const { active } = (await services.call('GET', `${api}/stress`)).json as {
+    active?: { runId: string; scenario: string; state: string };
+  };
+  if (active?.state !== 'running')
+    return { verified: true, detail: `no stress run of ${fault.service} is running` };
+  const cancelled = await services.call(
+    'POST',
+    `${api}/stress/${active.scenario}/runs/${active.runId}/cancel`,
+  );
+  return {
+    verified: cancelled.status >= 200 && cancelled.status < 300,
+    detail: `stress run ${active.scenario} ${active.runId} of ${fault.service}: cancel answered ${cancelled.status}`,
+  };
+}
+
 /** An admin call to a service of the running lab, with the lab's admin token (for `halt`). */
 export const admin = (method: string, url: string, body?: unknown) =>
   new ServiceAdmin(labTarget).call(method, url, body);
