@@ -31,13 +31,17 @@ export interface Sample {
   readonly p50?: number;
   readonly p95?: number;
   readonly p99?: number;
-  /** How many requests the percentiles and the error rate stand on… */
+  /** How many request latencies the percentiles stand on… */
   readonly n?: number;
-  /** …gathered over this many trailing seconds (see {@link MIN_PERCENTILE_SAMPLES}). */
+  /** …gathered over this many trailing seconds (the error rate too; see {@link MIN_PERCENTILE_SAMPLES}). */
   readonly windowS?: number;
   /** Requests that ended in this second. */
   readonly rps?: number;
-  /** k6 iterations (one checkout journey, one sale attempt…) that ended in this second. */
+  /**
+   * k6 iterations (one checkout journey, one sale attempt…) that started in this second: the
+   * arrival rate the load was asked for. A journey can take many seconds (checkout follows its
+   * order to a terminal state), so counting ends would lag the load by that much.
+   */
   readonly iterations?: number;
   /** Share of the window's requests that failed (5xx, refused, timed out; k6: not an expected status). */
   readonly errorRate?: number;
@@ -70,8 +74,8 @@ interface Bucket {
 }
 
 /**
- * One sample per second from `origin` for `seconds` seconds: requests and iterations that ended
- * in the second, and percentiles and error rate over the trailing window. A second with no
+ * One sample per second from `origin` for `seconds` seconds: requests that ended and iterations
+ * that started in the second, and percentiles and error rate over the trailing window. A second with no
  * request in its widest window has only `rps: 0`.
  */
 export function perSecond(
@@ -94,10 +98,10 @@ export function perSecond(
     if (o.failed) bucket.failed++;
     if (o.ms !== undefined) bucket.latencies.push(o.ms);
   }
-  const ended = new Array<number>(seconds).fill(0);
+  const started = new Array<number>(seconds).fill(0);
   for (const at of iterations) {
     const i = index(at);
-    if (i >= 0 && i < seconds) ended[i] = (ended[i] ?? 0) + 1;
+    if (i >= 0 && i < seconds) started[i] = (started[i] ?? 0) + 1;
   }
   return buckets.map((bucket, s) => {
     const latencies: number[] = [];
@@ -110,24 +114,28 @@ export function perSecond(
       requests += b.requests;
       failed += b.failed;
       windowS = w;
-      if (requests >= MIN_PERCENTILE_SAMPLES) break;
+      if (latencies.length >= MIN_PERCENTILE_SAMPLES) break;
     }
     const base = {
       t: (s + 1) * 1000,
       rps: bucket.requests,
-      ...(iterations.length > 0 ? { iterations: ended[s] } : {}),
+      ...(iterations.length > 0 ? { iterations: started[s] } : {}),
     };
     if (requests === 0) return base;
     latencies.sort((a, b) => a - b);
     return {
       ...base,
       source,
-      n: requests,
       windowS,
       errorRate: Math.round((failed / requests) * 1000) / 1000,
-      p50: round(percentile(latencies, 50)),
-      p95: round(percentile(latencies, 95)),
-      p99: round(percentile(latencies, 99)),
+      ...(latencies.length > 0
+        ? {
+            n: latencies.length,
+            p50: round(percentile(latencies, 50)),
+            p95: round(percentile(latencies, 95)),
+            p99: round(percentile(latencies, 99)),
+          }
+        : {}),
     };
   });
 }
@@ -196,7 +204,19 @@ export function mergeSeries(
 /** The requests and iterations in a k6 `--out json=<file>` file (gzipped when it ends in .gz). */
 export interface K6Record {
   readonly requests: Observation[];
+  /** When each iteration started (epoch ms). */
   readonly iterations: number[];
+}
+
+/**
+ * A long poll (`GET /api/orders/:id?waitSeconds=N`, how checkout follows its order) waits on
+ * purpose until the order changes: its duration is the payment pipeline's delay, not the
+ * latency of a request, and counted as latency it would put a 20 s "p99" on a healthy
+ * gateway. It still counts in throughput and errors.
+ */
+export function isLongPoll(url: string | undefined): boolean {
+  const wait = /[?&]waitSeconds=(\d+)/.exec(url ?? '');
+  return wait !== null && Number(wait[1]) > 0;
 }
 
 interface K6Point {
@@ -208,7 +228,8 @@ interface K6Point {
 /**
  * Reads k6's per-request points: `http_req_duration` (its `expected_response` tag says whether
  * the script counts the status as a success, the same test as `http_req_failed`) and
- * `iterations`. setup() and teardown() requests (group `::setup`, `::teardown`) are the
+ * `iteration_duration` (stamped at the iteration's end; minus its value, its start).
+ * setup() and teardown() requests (group `::setup`, `::teardown`) are the
  * script checking the lab, not the load, and are left out. A missing file is an empty record.
  */
 export async function readK6Record(file: string): Promise<K6Record> {
@@ -226,7 +247,7 @@ export async function readK6Record(file: string): Promise<K6Record> {
     for await (const line of lines) {
       // most lines are metrics the chart does not use; skip them before parsing
       if (!line.includes('"Point"')) continue;
-      if (!line.includes('"http_req_duration"') && !line.includes('"iterations"')) continue;
+      if (!line.includes('"http_req_duration"') && !line.includes('"iteration_duration"')) continue;
       let point: K6Point;
       try {
         point = JSON.parse(line) as K6Point;
@@ -236,12 +257,13 @@ export async function readK6Record(file: string): Promise<K6Record> {
       const at = Date.parse(point.data?.time ?? '');
       const tags = point.data?.tags ?? {};
       if (point.type !== 'Point' || Number.isNaN(at) || tags.group?.startsWith('::')) continue;
-      if (point.metric === 'iterations') iterations.push(at);
+      const value = point.data?.value ?? 0;
+      if (point.metric === 'iteration_duration') iterations.push(at - value);
       if (point.metric === 'http_req_duration') {
-        const value = point.data?.value ?? 0;
+        const refused = tags.status === '0' && value === 0;
         requests.push({
           at,
-          ms: tags.status === '0' && value === 0 ? undefined : value,
+          ms: refused || isLongPoll(tags.url) ? undefined : value,
           failed: tags.expected_response === 'false',
         });
       }

@@ -161,8 +161,8 @@ export function reportHtml(
   <div><h2>Load</h2>${loadLegend(loads)}</div>
 </div>
 <div class="grid">
-  ${chart('latency', 'Latency (ms) — p50, p95, p99 <small>of every request k6 made where background load ran (solid), of the synthetic monitor elsewhere (dashed); each point over the shortest trailing window holding 100 requests, at most 10 s</small>', true)}
-  ${chart('throughput', 'Throughput (requests/s), k6 iterations/s and error rate <small>requests that ended in each second; error rate over the same window as the latency</small>', true)}
+  ${chart('latency', 'Latency (ms) — p50, p95, p99 <small>of every request k6 made where background load ran (solid; long polls left out), of the synthetic monitor elsewhere (dashed); each point over the shortest trailing window holding 100 requests, at most 10 s</small>', true)}
+  ${chart('throughput', "Throughput (requests/s), k6 iterations started/s and error rate <small>requests that ended in each second; iterations that began in it (the load's arrival rate); error rate over the same window as the latency</small>", true)}
   ${chart('queues', 'Payment queue depth and DLQ')}
   ${chart('recovery', 'Time to recover steady state, per experiment (s)')}
 </div>
@@ -252,7 +252,7 @@ timeChart('latency', [
 ]);
 timeChart('throughput', [
   { label: 'requests/s', data: series('rps'), borderColor: '#2e7d32', yAxisID: 'y' },
-  { label: 'k6 iterations/s', data: series('iterations'), borderColor: '#6a1b9a', yAxisID: 'y', segment: {} },
+  { label: 'k6 iterations started/s', data: series('iterations'), borderColor: '#6a1b9a', yAxisID: 'y', segment: {} },
   { label: 'error rate', data: series('errorRate'), borderColor: '#c62828', yAxisID: 'errors' },
 ], { errors: { position: 'right', min: 0, max: 1, grid: { drawOnChartArea: false } } });
 timeChart('queues', [

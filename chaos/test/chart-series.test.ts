@@ -1,5 +1,6 @@
 import t from 'tap';
 import {
+  isLongPoll,
   MAX_WINDOW_S,
   mergeSeries,
   type Observation,
@@ -128,6 +129,12 @@ t.test("k6's figures while load runs, the monitor's elsewhere", async (t) => {
   t.equal(merged[1]?.queueDepth, 4, 'queue depths go with the second they were read in');
 });
 
+t.test('a long poll counts in throughput, not in latency', async (t) => {
+  t.ok(isLongPoll('http://127.0.0.1:8080/api/orders/o-1?waitSeconds=8'));
+  t.notOk(isLongPoll('http://127.0.0.1:8080/api/orders/o-1?waitSeconds=0'), 'waitSeconds=0 answers at once');
+  t.notOk(isLongPoll('http://127.0.0.1:8080/api/orders'));
+});
+
 t.test('nearest-rank percentiles', async (t) => {
   t.equal(percentile([1, 2, 3, 4, 5], 50), 3);
   t.equal(percentile([1, 2, 3, 4, 5], 99), 5);
@@ -135,7 +142,7 @@ t.test('nearest-rank percentiles', async (t) => {
 });
 
 t.test("k6's --out json record reads back as the requests it made", async (t) => {
-  // Prepare: a real k6 run, 3 s at 10 iterations/s, two requests each
+  // Prepare: a real k6 run, 3 s at 10 iterations/s, three requests each (one a long poll)
   const load = await runRealK6({ rate: 10, seconds: 3 });
   // Act
   const record = await readK6Record(load.samples);
@@ -149,9 +156,15 @@ t.test("k6's --out json record reads back as the requests it made", async (t) =>
     record.requests.every((r) => r.at >= load.startedAt && r.at <= load.finishedAt && !r.failed),
     'timestamps inside the run, all answered',
   );
+  const polls = record.requests.filter((r) => r.ms === undefined);
+  t.equal(polls.length, record.iterations.length, 'the long polls carry no latency');
   t.ok(
-    record.requests.every((r) => r.ms !== undefined && r.ms >= 2),
-    'durations in ms (the server waits at least 2 ms)',
+    record.requests.every((r) => r.ms === undefined || (r.ms >= 2 && r.ms < 300)),
+    'durations in ms (the server waits at least 2 ms; the 300 ms polls are left out)',
+  );
+  t.ok(
+    record.iterations.every((at) => at >= load.startedAt && at <= load.finishedAt - 300),
+    'iterations are stamped when they started (each ends after its 300 ms poll)',
   );
   t.same(await readK6Record('/nonexistent/samples.json.gz'), { requests: [], iterations: [] });
 });

@@ -303,7 +303,7 @@ t.test('a game-day report in headless Chromium: readable tags, honest lines, the
   const differ = (drawn.latency.p99 ?? []).filter((p, i) => p.y !== null && p.y !== p95[i]?.y);
   t.ok(differ.length > 0, `p95 and p99 are different lines (${differ.length} points apart)`);
 
-  // k6 held K6_RATE iterations/s, two requests each: every full second of its run shows at least that
+  // k6 held K6_RATE iterations/s, three requests each: every full second of its run shows at least that
   const k6From = built.load.startedAt - built.origin + 2000;
   const k6To = built.load.finishedAt - built.origin - 2000;
   const loaded = within(drawn.throughput['requests/s'], k6From, k6To);
@@ -312,6 +312,13 @@ t.test('a game-day report in headless Chromium: readable tags, honest lines, the
     loaded.filter((p) => (p.y ?? 0) < K6_RATE),
     [],
     `throughput ≥ the k6 rate (${K6_RATE}/s) in every second of its run: ${loaded.map((p) => p.y).join(' ')}`,
+  );
+
+  const arrivals = within(drawn.throughput['k6 iterations started/s'], k6From, k6To).map((p) => p.y ?? 0);
+  const meanArrivals = arrivals.reduce((sum, y) => sum + y, 0) / Math.max(1, arrivals.length);
+  t.ok(
+    Math.abs(meanArrivals - K6_RATE) <= K6_RATE * 0.3,
+    `the k6 iterations line shows the rate it was asked for (${meanArrivals.toFixed(1)}/s vs ${K6_RATE}/s)`,
   );
 
   const charts = await page.evaluate(() =>

@@ -9,7 +9,8 @@ import { runK6 } from '../../src/k6/index.js';
  * A real k6 run against a small HTTP server in this process, for tests of what the report does
  * with k6's own record of a load (no lab needed, only the k6 binary bootstrap installs). The
  * server answers with a long tail — most requests fast, a few slow, one in a hundred very slow —
- * so p50, p95 and p99 are three different lines, and adds `slowMs` while a "fault" is on.
+ * so p50, p95 and p99 are three different lines, and adds `slowMs` while a "fault" is on. Each
+ * iteration also makes one long poll (`?waitSeconds=1`, answered after 300 ms), as checkout does.
  */
 
 export interface RealK6Load {
@@ -17,7 +18,7 @@ export interface RealK6Load {
   readonly samples: string;
   readonly startedAt: number;
   readonly finishedAt: number;
-  /** Iterations per second the script was asked for (two requests each). */
+  /** Iterations per second the script was asked for (three requests each, one a long poll). */
   readonly rate: number;
   readonly requests: number;
 }
@@ -37,9 +38,10 @@ export async function runRealK6(options: {
   slowMs?: number;
 }): Promise<RealK6Load> {
   let requests = 0;
-  const server: Server = createServer((_req, res) => {
+  const server: Server = createServer((req, res) => {
     requests++;
-    const delay = tailLatency() + (options.faultOn?.() ? (options.slowMs ?? 0) : 0);
+    const poll = req.url?.includes('waitSeconds=') ? 300 : 0;
+    const delay = poll + tailLatency() + (options.faultOn?.() ? (options.slowMs ?? 0) : 0);
     setTimeout(() => res.end('ok'), delay);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -56,6 +58,7 @@ export const options = {
 export default function () {
   http.get('${base}/menu');
   http.get('${base}/order');
+  http.get('${base}/api/orders/o-1?waitSeconds=1');
 }
 `,
   );
