@@ -43,6 +43,8 @@ export interface Sample {
    * order to a terminal state), so counting ends would lag the load by that much.
    */
   readonly iterations?: number;
+  /** Arrivals k6 could not start in this second: every VU it may use was busy. */
+  readonly dropped?: number;
   /** Share of the window's requests that failed (5xx, refused, timed out; k6: not an expected status). */
   readonly errorRate?: number;
   readonly source?: SeriesSource;
@@ -83,7 +85,7 @@ export function perSecond(
   origin: number,
   seconds: number,
   source: SeriesSource,
-  iterations: readonly number[] = [],
+  k6: { readonly iterations: readonly number[]; readonly dropped: readonly number[] } | undefined = undefined,
 ): Sample[] {
   const buckets: Bucket[] = Array.from({ length: seconds }, () => ({
     latencies: [],
@@ -98,11 +100,16 @@ export function perSecond(
     if (o.failed) bucket.failed++;
     if (o.ms !== undefined) bucket.latencies.push(o.ms);
   }
-  const started = new Array<number>(seconds).fill(0);
-  for (const at of iterations) {
-    const i = index(at);
-    if (i >= 0 && i < seconds) started[i] = (started[i] ?? 0) + 1;
-  }
+  const perSecondCount = (times: readonly number[]) => {
+    const counts = new Array<number>(seconds).fill(0);
+    for (const at of times) {
+      const i = index(at);
+      if (i >= 0 && i < seconds) counts[i] = (counts[i] ?? 0) + 1;
+    }
+    return counts;
+  };
+  const started = perSecondCount(k6?.iterations ?? []);
+  const dropped = perSecondCount(k6?.dropped ?? []);
   return buckets.map((bucket, s) => {
     const latencies: number[] = [];
     let requests = 0;
@@ -119,7 +126,7 @@ export function perSecond(
     const base = {
       t: (s + 1) * 1000,
       rps: bucket.requests,
-      ...(iterations.length > 0 ? { iterations: started[s] } : {}),
+      ...(k6 ? { iterations: started[s], dropped: dropped[s] } : {}),
     };
     if (requests === 0) return base;
     latencies.sort((a, b) => a - b);
@@ -206,16 +213,23 @@ export interface K6Record {
   readonly requests: Observation[];
   /** When each iteration started (epoch ms). */
   readonly iterations: number[];
+  /** When k6 dropped an arrival (epoch ms). */
+  readonly dropped: number[];
 }
 
 /**
  * A long poll (`GET /api/orders/:id?waitSeconds=N`, how checkout follows its order) waits on
  * purpose until the order changes: its duration is the payment pipeline's delay, not the
  * latency of a request, and counted as latency it would put a 20 s "p99" on a healthy
- * gateway. It still counts in throughput and errors.
+ * gateway. It still counts in throughput and errors. The scripts tag it `long_poll: "true"`
+ * (load-tests/src/lib/api.ts), because k6 replaces the `url` tag with the request's `name`
+ * when one is given; an untagged request is judged by its URL.
  */
-export function isLongPoll(url: string | undefined): boolean {
-  const wait = /[?&]waitSeconds=(\d+)/.exec(url ?? '');
+export const LONG_POLL_TAG = 'long_poll';
+
+export function isLongPoll(tags: Readonly<Record<string, string>>): boolean {
+  if (tags[LONG_POLL_TAG] !== undefined) return tags[LONG_POLL_TAG] === 'true';
+  const wait = /[?&]waitSeconds=(\d+)/.exec(tags.url ?? '');
   return wait !== null && Number(wait[1]) > 0;
 }
 
@@ -228,26 +242,28 @@ interface K6Point {
 /**
  * Reads k6's per-request points: `http_req_duration` (its `expected_response` tag says whether
  * the script counts the status as a success, the same test as `http_req_failed`) and
- * `iteration_duration` (stamped at the iteration's end; minus its value, its start).
+ * `iteration_duration` (stamped at the iteration's end; minus its value, its start) and
+ * `dropped_iterations` (arrivals an arrival-rate executor had no free VU for).
  * setup() and teardown() requests (group `::setup`, `::teardown`) are the
  * script checking the lab, not the load, and are left out. A missing file is an empty record.
  */
 export async function readK6Record(file: string): Promise<K6Record> {
   const requests: Observation[] = [];
   const iterations: number[] = [];
+  const dropped: number[] = [];
   const raw = createReadStream(file);
   const opened = await new Promise<boolean>((resolve) => {
     raw.once('open', () => resolve(true));
     raw.once('error', () => resolve(false));
   });
-  if (!opened) return { requests, iterations };
+  if (!opened) return { requests, iterations, dropped };
   const input = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   try {
     for await (const line of lines) {
       // most lines are metrics the chart does not use; skip them before parsing
       if (!line.includes('"Point"')) continue;
-      if (!line.includes('"http_req_duration"') && !line.includes('"iteration_duration"')) continue;
+      if (!/"(http_req_duration|iteration_duration|dropped_iterations)"/.test(line)) continue;
       let point: K6Point;
       try {
         point = JSON.parse(line) as K6Point;
@@ -259,11 +275,12 @@ export async function readK6Record(file: string): Promise<K6Record> {
       if (point.type !== 'Point' || Number.isNaN(at) || tags.group?.startsWith('::')) continue;
       const value = point.data?.value ?? 0;
       if (point.metric === 'iteration_duration') iterations.push(at - value);
+      if (point.metric === 'dropped_iterations') for (let i = 0; i < value; i++) dropped.push(at);
       if (point.metric === 'http_req_duration') {
         const refused = tags.status === '0' && value === 0;
         requests.push({
           at,
-          ms: refused || isLongPoll(tags.url) ? undefined : value,
+          ms: refused || isLongPoll(tags) ? undefined : value,
           failed: tags.expected_response === 'false',
         });
       }
@@ -271,5 +288,5 @@ export async function readK6Record(file: string): Promise<K6Record> {
   } catch {
     // a truncated gzip stream (k6 killed mid-write): keep what was read
   }
-  return { requests, iterations };
+  return { requests, iterations, dropped };
 }

@@ -253,6 +253,7 @@ timeChart('latency', [
 timeChart('throughput', [
   { label: 'requests/s', data: series('rps'), borderColor: '#2e7d32', yAxisID: 'y' },
   { label: 'k6 iterations started/s', data: series('iterations'), borderColor: '#6a1b9a', yAxisID: 'y', segment: {} },
+  { label: 'k6 arrivals dropped/s', data: series('dropped'), borderColor: '#9e9e9e', borderDash: [2, 2], yAxisID: 'y', segment: {} },
   { label: 'error rate', data: series('errorRate'), borderColor: '#c62828', yAxisID: 'errors' },
 ], { errors: { position: 'right', min: 0, max: 1, grid: { drawOnChartArea: false } } });
 timeChart('queues', [

@@ -189,7 +189,7 @@ export async function runSeries(
     origin,
     seconds,
     'k6',
-    records.flatMap((r) => r.iterations),
+    { iterations: records.flatMap((r) => r.iterations), dropped: records.flatMap((r) => r.dropped) },
   );
   const monitor = perSecond(sampler.observations, origin, seconds, 'monitor');
   return mergeSeries(k6, monitor, sampler.queues, loadSpans(events, origin));

@@ -99,7 +99,7 @@ t.test("k6's figures while load runs, the monitor's elsewhere", async (t) => {
     origin,
     14,
     'k6',
-    [origin + 1500],
+    { iterations: [origin + 1500], dropped: [origin + 1600, origin + 1700] },
   );
   const monitor = perSecond(
     [0, 12, 13].flatMap((s) => second(s, 10, () => 3)),
@@ -126,13 +126,19 @@ t.test("k6's figures while load runs, the monitor's elsewhere", async (t) => {
     "after the load: the monitor's figures (it had nothing), not k6's stale window",
   );
   t.equal(merged[1]?.iterations, 1);
+  t.equal(merged[1]?.dropped, 2);
   t.equal(merged[1]?.queueDepth, 4, 'queue depths go with the second they were read in');
 });
 
 t.test('a long poll counts in throughput, not in latency', async (t) => {
-  t.ok(isLongPoll('http://127.0.0.1:8080/api/orders/o-1?waitSeconds=8'));
-  t.notOk(isLongPoll('http://127.0.0.1:8080/api/orders/o-1?waitSeconds=0'), 'waitSeconds=0 answers at once');
-  t.notOk(isLongPoll('http://127.0.0.1:8080/api/orders'));
+  t.ok(isLongPoll({ name: 'get-order', url: 'get-order', long_poll: 'true' }), 'tagged by the script');
+  t.notOk(
+    isLongPoll({ name: 'get-order', url: 'get-order', long_poll: 'false' }),
+    'a read with waitSeconds=0',
+  );
+  t.ok(isLongPoll({ url: 'http://127.0.0.1:8080/api/orders/o-1?waitSeconds=8' }), 'untagged: by its URL');
+  t.notOk(isLongPoll({ url: 'http://127.0.0.1:8080/api/orders/o-1?waitSeconds=0' }));
+  t.notOk(isLongPoll({ url: 'http://127.0.0.1:8080/api/orders' }));
 });
 
 t.test('nearest-rank percentiles', async (t) => {
@@ -166,5 +172,5 @@ t.test("k6's --out json record reads back as the requests it made", async (t) =>
     record.iterations.every((at) => at >= load.startedAt && at <= load.finishedAt - 300),
     'iterations are stamped when they started (each ends after its 300 ms poll)',
   );
-  t.same(await readK6Record('/nonexistent/samples.json.gz'), { requests: [], iterations: [] });
+  t.same(await readK6Record('/nonexistent/samples.json.gz'), { requests: [], iterations: [], dropped: [] });
 });

@@ -58,7 +58,7 @@ export const options = {
 export default function () {
   http.get('${base}/menu');
   http.get('${base}/order');
-  http.get('${base}/api/orders/o-1?waitSeconds=1');
+  http.get('${base}/api/orders/o-1?waitSeconds=1', { tags: { name: 'get-order', long_poll: 'true' } });
 }
 `,
   );
