@@ -116,7 +116,7 @@ export function registerDashboardsCommand(program: Command): void {
       });
       for (const p of pushed)
         process.stdout.write(
-          `✓ ${p.name} (${p.widgets} widgets${annotations ? `, ${p.bands} fault windows` : ''})\n`,
+          `✓ ${p.name} (${p.widgets} widgets${annotations ? `, ${p.bands} fault window${p.bands === 1 ? '' : 's'}` : ''})\n`,
         );
     });
 }
