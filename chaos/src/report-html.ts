@@ -9,8 +9,9 @@ import type { RunSummary } from './report.js';
 /**
  * The game-day report as one self-contained HTML file: Chart.js and its annotation plugin are
  * inlined (no network when it is opened), the data is embedded as JSON, and the page draws
- * latency percentiles, throughput and errors, queue depth and DLQ over time with every fault
- * window shaded, recovery time per experiment, the tables, and the verdict.
+ * latency percentiles, throughput and errors (chart-series.ts), queue depth and DLQ over time
+ * with every fault window shaded and tagged, recovery time per experiment, a numbered legend of
+ * the fault windows and the loads, the tables, and the verdict.
  */
 
 const require = createRequire(import.meta.url);

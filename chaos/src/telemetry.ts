@@ -1,5 +1,5 @@
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { QUEUES } from '@cloudcafe/contracts';
+import { QUEUES, SERVICE_REGISTRY } from '@cloudcafe/contracts';
 import {
   type K6Record,
   loadSpans,
@@ -32,7 +32,10 @@ export interface Sampler {
   readonly observations: readonly Observation[];
   /** Queue depths, one reading a second (t in ms since the run started). */
   readonly queues: readonly { t: number; queueDepth?: number; dlqDepth?: number }[];
-  /** Paths (on the gateway) the monitor calls; the runner sets them per experiment. */
+  /**
+   * Paths (on the gateway) the monitor calls; the runner sets them per experiment. None:
+   * {@link MONITOR_DEFAULT_PATHS}.
+   */
   setTargets(paths: readonly string[]): void;
   stop(): Promise<void>;
 }
@@ -43,6 +46,13 @@ export interface Sampler {
  */
 export const MONITOR_REQUESTS_PER_SECOND = 10;
 const MONITOR_TIMEOUT_MS = 3000;
+
+/**
+ * What the monitor calls when the experiment names no GET probe to watch (many steady states
+ * are a POST), and during warm-up and gaps: every service's health through the gateway, the
+ * one path each service answers on every platform.
+ */
+export const MONITOR_DEFAULT_PATHS = Object.values(SERVICE_REGISTRY).map((s) => `/api/${s.segment}/health`);
 
 async function monitorCall(url: string): Promise<Observation> {
   const started = performance.now();
@@ -130,7 +140,8 @@ export function startSampler(
   const monitor = (async () => {
     const spacing = 1000 / MONITOR_REQUESTS_PER_SECOND;
     for (let i = 0; !stopped; i++) {
-      const path = targets[i % Math.max(1, targets.length)];
+      const paths = targets.length > 0 ? targets : MONITOR_DEFAULT_PATHS;
+      const path = paths[i % paths.length];
       if (gateway && path && !loadRunning) {
         const call = monitorCall(`${gateway}${path}`).then((o) => {
           observations.push(o);
