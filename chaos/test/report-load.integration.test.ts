@@ -20,7 +20,9 @@ import { faultWindows } from '../src/report-html.js';
 interface ChartGlobal {
   getChart(
     id: string,
-  ): { data: { datasets: { label: string; data: { x: number; y: number | null }[] }[] } } | undefined;
+  ):
+    | { data: { datasets: { label: string; data: { x: number; y: number | null; source?: string }[] }[] } }
+    | undefined;
 }
 
 t.test('a real experiment under k6 load: the report shows that load and the fault window', async (t) => {
@@ -80,7 +82,7 @@ t.test('a real experiment under k6 load: the report shows that load and the faul
         ]),
       ),
     ),
-  )) as Record<string, { x: number; y: number | null }[]>;
+  )) as Record<string, { x: number; y: number | null; source?: string }[]>;
   const within = (label: string, from: number, to: number) =>
     (drawn[label] ?? []).filter((p) => p.x * 1000 > from && p.x * 1000 <= to);
 
@@ -89,6 +91,18 @@ t.test('a real experiment under k6 load: the report shows that load and the faul
   const mean = loaded.reduce((sum, p) => sum + (p.y ?? 0), 0) / Math.max(1, loaded.length);
   t.ok(loaded.length >= 20, `${loaded.length} seconds of load charted`);
   t.ok(mean >= rate, `throughput during the load ${mean.toFixed(1)} req/s ≥ the k6 rate ${rate}/s`);
+  // the chart is k6's own record: every request k6 counted (bar setup()'s few) is on it
+  const k6Summary = JSON.parse(readFileSync(join(dir, `k6-${experiment.id}`, 'summary.json'), 'utf8')) as {
+    metrics: { http_reqs: { count: number } };
+  };
+  const counted = k6Summary.metrics.http_reqs.count;
+  const charted = (drawn['requests/s'] ?? [])
+    .filter((p) => p.source === 'k6')
+    .reduce((sum, p) => sum + (p.y ?? 0), 0);
+  t.ok(
+    charted <= counted && charted >= counted * 0.8,
+    `the chart holds k6's requests: ${charted} charted, ${counted} counted by k6 (setup included)`,
+  );
   t.ok(
     within('k6 iterations started/s', load.from, load.to).some((p) => (p.y ?? 0) > 0),
     "k6's iterations are on the chart",
