@@ -1,5 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ANNOTATIONS_FILE, annotationsFor } from './annotations.js';
+import { loadSpans } from './chart-series.js';
 import type { Journal } from './journal.js';
 import { faultWindows, reportHtml } from './report-html.js';
 import type { ExperimentResult } from './runner.js';
@@ -106,7 +108,10 @@ export function junitXml(summary: RunSummary): string {
   ].join('\n');
 }
 
-/** Writes report.html, summary.md, junit.xml and results.json beside the journal; returns the folder. */
+/**
+ * Writes report.html, summary.md, junit.xml, results.json and annotations.json (the fault
+ * windows, Grafana-style) beside the journal; returns the folder.
+ */
 export function writeReports(
   journal: Journal,
   summary: RunSummary,
@@ -114,9 +119,14 @@ export function writeReports(
   origin: number,
 ): string {
   journal.flush();
+  const windows = faultWindows(journal.events, origin);
   writeFileSync(
     join(journal.dir, 'report.html'),
-    reportHtml(summary, samples, faultWindows(journal.events, origin)),
+    reportHtml(summary, samples, windows, loadSpans(journal.events, origin)),
+  );
+  writeFileSync(
+    join(journal.dir, ANNOTATIONS_FILE),
+    `${JSON.stringify(annotationsFor(windows, origin, summary.runId), null, 2)}\n`,
   );
   writeFileSync(join(journal.dir, 'summary.md'), summaryMarkdown(summary));
   writeFileSync(join(journal.dir, 'junit.xml'), junitXml(summary));

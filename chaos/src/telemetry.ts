@@ -1,71 +1,70 @@
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { QUEUES } from '@cloudcafe/contracts';
+import { QUEUES, SERVICE_REGISTRY } from '@cloudcafe/contracts';
+import {
+  type K6Record,
+  loadSpans,
+  mergeSeries,
+  type Observation,
+  perSecond,
+  readK6Record,
+  type Sample,
+} from './chart-series.js';
+import type { JournalEvent } from './journal.js';
 import { type AwsAccess, awsClientConfig, labTarget, type Target } from './target.js';
 
 /**
- * What the report charts: one sample a second for the whole run. A synthetic monitor sends a
- * few requests through the gateway each second (latency percentiles, throughput, errors as a
- * user would see them), and the payment queue and its DLQ are read from SQS. Sources that
- * cannot answer leave their fields empty rather than inventing a value.
+ * What the report charts is gathered here while a run goes. Where an experiment runs
+ * background load, k6 records every request itself (run/load.ts asks it for `--out json`), and
+ * the report reads that file; where none runs, a synthetic monitor sends requests through the
+ * gateway at a steady rate so the latency and error lines do not stop. The payment queue and
+ * its DLQ are read from SQS once a second. chart-series.ts turns both into per-second samples.
  */
 
-export interface Sample {
-  /** Milliseconds since the run started. */
-  readonly t: number;
-  readonly p50?: number;
-  readonly p95?: number;
-  readonly p99?: number;
-  /** Completed monitor requests in this second. */
-  readonly rps?: number;
-  /** Share of monitor requests that failed (5xx, refused, timed out). */
-  readonly errorRate?: number;
-  readonly queueDepth?: number;
-  readonly dlqDepth?: number;
+export type { Sample } from './chart-series.js';
+
+/** The journal, as far as the sampler listens to it (load starting and stopping). */
+export interface RunEvents {
+  onEvent(listener: (event: JournalEvent) => void): void;
 }
 
 export interface Sampler {
-  readonly samples: readonly Sample[];
-  /** Paths (on the gateway) the monitor calls; the runner sets them per experiment. */
+  /** Every monitor request, as it ended. */
+  readonly observations: readonly Observation[];
+  /** Queue depths, one reading a second (t in ms since the run started). */
+  readonly queues: readonly { t: number; queueDepth?: number; dlqDepth?: number }[];
+  /**
+   * Paths (on the gateway) the monitor calls; the runner sets them per experiment. None:
+   * {@link MONITOR_DEFAULT_PATHS}.
+   */
   setTargets(paths: readonly string[]): void;
   stop(): Promise<void>;
 }
 
-const REQUESTS_PER_SECOND = 5;
+/**
+ * Ten a second: with the trailing windows of chart-series.ts a p99 then stands on 100 requests
+ * within 10 s, and the monitor stays a small share of what a 2-core lab can serve.
+ */
+export const MONITOR_REQUESTS_PER_SECOND = 10;
+const MONITOR_TIMEOUT_MS = 3000;
 
-function percentile(sorted: readonly number[], p: number): number | undefined {
-  if (sorted.length === 0) return undefined;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
+/**
+ * What the monitor calls when the experiment names no GET probe to watch (many steady states
+ * are a POST), and during warm-up and gaps: every service's health through the gateway, the
+ * one path each service answers on every platform.
+ */
+export const MONITOR_DEFAULT_PATHS = Object.values(SERVICE_REGISTRY).map((s) => `/api/${s.segment}/health`);
 
-async function monitorSecond(gateway: string, targets: readonly string[]) {
-  if (targets.length === 0) return {};
-  const calls = Array.from({ length: REQUESTS_PER_SECOND }, async (_, i) => {
-    // spread the calls over the second rather than bursting
-    await new Promise((r) => setTimeout(r, (1000 / REQUESTS_PER_SECOND) * i));
-    const started = performance.now();
-    try {
-      const res = await fetch(`${gateway}${targets[i % targets.length]}`, {
-        signal: AbortSignal.timeout(3000),
-      });
-      await res.arrayBuffer();
-      return { ms: performance.now() - started, failed: res.status >= 500 };
-    } catch {
-      return { ms: performance.now() - started, failed: true };
-    }
-  });
-  const results = await Promise.all(calls);
-  const ok = results
-    .filter((r) => !r.failed)
-    .map((r) => r.ms)
-    .sort((a, b) => a - b);
-  const round = (n: number | undefined) => (n === undefined ? undefined : Math.round(n * 10) / 10);
-  return {
-    p50: round(percentile(ok, 50)),
-    p95: round(percentile(ok, 95)),
-    p99: round(percentile(ok, 99)),
-    rps: results.length,
-    errorRate: results.filter((r) => r.failed).length / results.length,
-  };
+async function monitorCall(url: string): Promise<Observation> {
+  const started = performance.now();
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(MONITOR_TIMEOUT_MS) });
+    await res.arrayBuffer();
+    return { at: Date.now(), ms: performance.now() - started, failed: res.status >= 500 };
+  } catch (error) {
+    // a timeout is latency the user sat through; a refused connection is only an error
+    const timedOut = (error as Error).name === 'TimeoutError';
+    return { at: Date.now(), ms: timedOut ? performance.now() - started : undefined, failed: true };
+  }
 }
 
 function queueReader(aws: AwsAccess | undefined) {
@@ -102,6 +101,8 @@ function queueReader(aws: AwsAccess | undefined) {
   };
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /** The value, or undefined when reading it throws (a lab that is not up has no gateway). */
 function safely<T>(read: () => T): T | undefined {
   try {
@@ -112,36 +113,95 @@ function safely<T>(read: () => T): T | undefined {
 }
 
 /**
- * Starts sampling once a second until `stop()`. The monitor calls the target's gateway and the
- * queue depths are read from the target's SQS; what the target cannot name is not sampled.
+ * Starts sampling until `stop()`. The monitor calls the target's gateway on a fixed schedule —
+ * a slow answer never delays the next call, so a fault that stalls requests shows as latency
+ * and timeouts, not as a hole — and rests while `events` says background load runs. Queue
+ * depths come from the target's SQS; what the target cannot name is not sampled.
  */
-export function startSampler(target: Target = labTarget): Sampler {
-  const started = Date.now();
-  const samples: Sample[] = [];
-  let targets: readonly string[] = [];
-  let stopped = false;
+export function startSampler(
+  target: Target = labTarget,
+  events?: RunEvents,
+  origin: number = Date.now(),
+): Sampler {
   const gateway = safely(target.gateway);
-  const queues = queueReader(safely(target.sources)?.aws);
-  const loop = (async () => {
-    while (!stopped) {
-      const tick = Date.now();
-      const [monitor, depths] = await Promise.all([
-        gateway ? monitorSecond(gateway, targets) : {},
-        queues.read(),
-      ]);
-      samples.push({ t: tick - started, ...monitor, ...depths });
-      await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - tick))));
+  const observations: Observation[] = [];
+  const queues: { t: number; queueDepth?: number; dlqDepth?: number }[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let targets: readonly string[] = [];
+  let loadRunning = false;
+  let stopped = false;
+  events?.onEvent((event) => {
+    if (event.type === 'load.started') loadRunning = true;
+    // an experiment that failed before stopping its load still ends it (runner.ts)
+    if (['load.finished', 'experiment.started', 'experiment.finished'].includes(event.type))
+      loadRunning = false;
+  });
+
+  const monitor = (async () => {
+    const spacing = 1000 / MONITOR_REQUESTS_PER_SECOND;
+    for (let i = 0; !stopped; i++) {
+      const paths = targets.length > 0 ? targets : MONITOR_DEFAULT_PATHS;
+      const path = paths[i % paths.length];
+      if (gateway && path && !loadRunning) {
+        const call = monitorCall(`${gateway}${path}`).then((o) => {
+          observations.push(o);
+        });
+        inFlight.add(call);
+        void call.finally(() => inFlight.delete(call));
+      }
+      await sleep(spacing);
     }
   })();
+
+  const reader = queueReader(safely(target.sources)?.aws);
+  const depths = (async () => {
+    while (!stopped) {
+      const tick = Date.now();
+      queues.push({ t: tick - origin, ...(await reader.read()) });
+      await sleep(Math.max(0, 1000 - (Date.now() - tick)));
+    }
+  })();
+
   return {
-    samples,
+    observations,
+    queues,
     setTargets(paths) {
       targets = paths;
     },
     async stop() {
       stopped = true;
-      await loop;
-      queues.close();
+      await Promise.all([monitor, depths, ...inFlight]);
+      reader.close();
     },
   };
+}
+
+/** The k6 request files the run's background loads wrote, from their `load.started` events. */
+export function loadSampleFiles(events: readonly JournalEvent[]): string[] {
+  return events.flatMap((e) =>
+    e.type === 'load.started' && typeof e.samples === 'string' ? [e.samples] : [],
+  );
+}
+
+/**
+ * The report's series for a run from `origin` to `end`: k6's requests wherever load ran, the
+ * monitor's elsewhere, queue depths throughout.
+ */
+export async function runSeries(
+  sampler: Pick<Sampler, 'observations' | 'queues'>,
+  events: readonly JournalEvent[],
+  origin: number,
+  end: number,
+): Promise<Sample[]> {
+  const seconds = Math.max(1, Math.ceil((end - origin) / 1000));
+  const records: K6Record[] = await Promise.all(loadSampleFiles(events).map(readK6Record));
+  const k6 = perSecond(
+    records.flatMap((r) => r.requests),
+    origin,
+    seconds,
+    'k6',
+    { iterations: records.flatMap((r) => r.iterations), dropped: records.flatMap((r) => r.dropped) },
+  );
+  const monitor = perSecond(sampler.observations, origin, seconds, 'monitor');
+  return mergeSeries(k6, monitor, sampler.queues, loadSpans(events, origin));
 }

@@ -15,7 +15,7 @@ import { passed, type RunSummary, writeReports } from '../report.js';
 import { type ExperimentResult, plan, runExperiment } from '../runner.js';
 import { table } from '../table.js';
 import { type Target, targetFromFile } from '../target.js';
-import { startSampler } from '../telemetry.js';
+import { runSeries, startSampler } from '../telemetry.js';
 import { assertNotHalted } from './halt.js';
 
 /** One readable line per journal event: the live progress view of a run. */
@@ -171,7 +171,8 @@ export async function runAndReport(options: {
   const origin = Date.now();
   const startedAt = new Date(origin).toISOString();
   const results: ExperimentResult[] = [];
-  const sampler = startSampler(platform.target);
+  // the sampler rests its monitor while the journal says background load runs
+  const sampler = startSampler(platform.target, journal, origin);
   try {
     if (options.gameday) {
       journal.record('gameday.started', {
@@ -206,7 +207,8 @@ export async function runAndReport(options: {
     finishedAt: new Date().toISOString(),
     results,
   };
-  const dir = writeReports(journal, summary, sampler.samples, origin);
+  const samples = await runSeries(sampler, journal.events, origin, Date.now());
+  const dir = writeReports(journal, summary, samples, origin);
   const ok = passed(summary) && !signal.aborted && results.length === options.experiments.length;
   process.stdout.write(
     `\nreport:  ${dir}/report.html\nsummary: ${dir}/summary.md\nverdict: ${ok ? 'PASSED' : 'FAILED'}\n`,

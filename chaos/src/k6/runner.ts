@@ -58,6 +58,11 @@ export interface K6RunOptions {
   /** Labels written into acknowledged-orders.json. */
   readonly runId?: string;
   readonly scenario?: string;
+  /**
+   * Where k6 writes every sample it takes (`--out json`; gzipped when the name ends in .gz):
+   * the report charts the load from it. Off by default — at bench rates it costs k6 CPU.
+   */
+  readonly samplesFile?: string;
   /** The working directory for k6 (default: the repository root). */
   readonly cwd?: string;
 }
@@ -138,6 +143,7 @@ export function startK6(options: K6RunOptions): K6Run {
     // count says how many samples a percentile stands on (e.g. orders seen confirmed).
     '--summary-trend-stats=count,avg,min,med,max,p(90),p(95),p(99)',
     `--console-output=${files.console}`,
+    ...(options.samplesFile ? [`--out=json=${options.samplesFile}`] : []),
     '--no-color',
     options.script,
   ];

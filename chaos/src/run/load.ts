@@ -33,9 +33,13 @@ export async function startLoad(
   target: Target,
 ): Promise<BackgroundLoad> {
   const spec = experiment.load as NonNullable<Experiment['load']>;
+  const outDir = join(journal.dir, `k6-${experiment.id}`);
+  // every request k6 makes, for the report's latency and throughput charts (telemetry.ts)
+  const samples = join(outDir, 'samples.json.gz');
   const run = startK6({
     script: scenarioScript(spec.scenario),
-    outDir: join(journal.dir, `k6-${experiment.id}`),
+    outDir,
+    samplesFile: samples,
     scriptEnv: loadEnvironment({
       target,
       // unique per run within the 24 characters the scripts keep: it prefixes idempotency keys,
@@ -58,6 +62,7 @@ export async function startLoad(
     scenario: spec.scenario,
     rate: spec.rate,
     pid: run.pid,
+    samples,
   });
   // k6 opens its REST API once the script's setup() has checked the lab; the probes read it,
   // so the hypothesis waits for it. A k6 that exits first (an unhealthy lab) ends the wait.

@@ -226,7 +226,9 @@ export function awaitTerminal(orderId: string, acceptedAt: number, maxSeconds = 
     const wait = Math.max(0, Math.min(WAIT_SECONDS, Math.floor((deadline - Date.now()) / 1000)));
     const asked = Date.now();
     const res = http.get(url(`/api/orders/${orderId}?waitSeconds=${wait}`), {
-      tags: { name: 'get-order' },
+      // long_poll: the report leaves these out of its latency percentiles (they wait on
+      // purpose; chaos/src/chart-series.ts reads the tag, as k6's url tag becomes the name)
+      tags: { name: 'get-order', long_poll: String(wait > 0) },
       timeout: `${wait + 10}s`,
     });
     const read = expectStatus(res, [200], 'get-order');

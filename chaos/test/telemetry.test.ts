@@ -1,0 +1,89 @@
+import { EventEmitter } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import t from 'tap';
+import type { JournalEvent } from '../src/journal.js';
+import type { Target } from '../src/target.js';
+import { MONITOR_DEFAULT_PATHS, MONITOR_REQUESTS_PER_SECOND, startSampler } from '../src/telemetry.js';
+
+// The synthetic monitor against a small HTTP server in this process, as the target's gateway
+// (no lab; the target names no data sources, so no queue is read): it keeps its schedule when answers
+// stall, rests while the journal says load runs, and watches every service's health when the
+// experiment names no GET probe.
+
+async function gateway(stallFrom: number, stallTo: number) {
+  const paths: string[] = [];
+  const server = createServer((req, res) => {
+    paths.push(req.url ?? '');
+    const now = Date.now();
+    // a stalled backend: answers only after the monitor's 3 s timeout
+    if (now >= stallFrom && now < stallTo) setTimeout(() => res.end('late'), 4000);
+    else res.end('ok');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    target: {
+      gateway: () => `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      adminToken: () => '',
+      sources: () => {
+        throw new Error('this test names no data sources');
+      },
+    } satisfies Target,
+    paths,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+t.test('the monitor keeps its schedule through a stall and records the timeouts', async (t) => {
+  // Prepare: answers stall from 0.5 s to 1.5 s after the start
+  const start = Date.now();
+  const gw = await gateway(start + 500, start + 1500);
+  t.teardown(gw.close);
+  const sampler = startSampler(gw.target, undefined, start);
+  sampler.setTargets(['/api/orders/health']);
+
+  // Act
+  await new Promise((r) => setTimeout(r, 2500));
+  await sampler.stop();
+
+  // Assess
+  const sent = gw.paths.length;
+  t.ok(
+    sent >= 2 * MONITOR_REQUESTS_PER_SECOND,
+    `${sent} calls in 2.5 s: the stall did not hold the schedule up`,
+  );
+  const timedOut = sampler.observations.filter((o) => o.failed && o.ms !== undefined && o.ms >= 2900);
+  t.ok(timedOut.length >= 5, `${timedOut.length} calls timed out and count as 3 s of latency`);
+  t.ok(
+    sampler.observations.some((o) => !o.failed),
+    'and the answered ones as successes',
+  );
+  t.ok(new Set(gw.paths).size === 1 && gw.paths[0] === '/api/orders/health', 'the target it was given');
+});
+
+t.test('it rests while load runs and watches every health without targets', async (t) => {
+  const gw = await gateway(0, 0);
+  t.teardown(gw.close);
+  const bus = new EventEmitter();
+  const events = { onEvent: (l: (e: JournalEvent) => void) => bus.on('event', l) };
+  const emit = (type: string) => bus.emit('event', { at: new Date().toISOString(), type });
+  const sampler = startSampler(gw.target, events);
+
+  await new Promise((r) => setTimeout(r, 1000));
+  emit('load.started');
+  await new Promise((r) => setTimeout(r, 200)); // calls already in flight land
+  const before = gw.paths.length;
+  await new Promise((r) => setTimeout(r, 1000));
+  const during = gw.paths.length - before;
+  emit('load.finished');
+  await new Promise((r) => setTimeout(r, 1000));
+  await sampler.stop();
+
+  t.ok(before >= 5, `${before} calls before the load`);
+  t.equal(during, 0, 'none while the load runs');
+  t.ok(gw.paths.length - before >= 5, 'calls again once it finished');
+  t.same([...new Set(gw.paths)].sort(), [...MONITOR_DEFAULT_PATHS].sort(), "every service's health, in turn");
+});
