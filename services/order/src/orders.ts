@@ -93,6 +93,10 @@ export class Orders {
       try {
         return await this.db(async () => {
           const client = await this.pool.connect();
+          // A connection that dies while idle inside the transaction (a PostgreSQL restart while
+          // the relay waits on SQS) emits 'error' on the client; unhandled, it would crash the
+          // process. The transaction's next query rejects with it anyway.
+          client.on('error', ignoreClientError);
           const changed = new Set<string>();
           this.changed.set(client, changed);
           try {
@@ -106,6 +110,7 @@ export class Orders {
             throw err;
           } finally {
             this.changed.delete(client);
+            client.off('error', ignoreClientError);
             client.release();
           }
         });
@@ -286,40 +291,43 @@ export class Orders {
   }
 
   /**
-   * Cancel before payment: allowed while the payment request has not left the outbox. The
-   * outbox rows are locked first (the relay locks them in the same order, so no deadlock), which
-   * waits for a relay that is sending them right now and then sees the truth.
+   * Cancel before payment: allowed while no payment request may have reached SQS, that is while
+   * none carries a sending mark (the relay commits it before each send, ADR 0016). The order's
+   * outbox rows are locked first, in the relay's order, so a relay delivering them right now is
+   * waited for; the decision is then read after the order's row lock, which every writer of a
+   * new payment request takes too, so a request enqueued meanwhile is seen.
    */
   async cancel(orderId: string): Promise<OrderView> {
     const outcome = await this.tx(async (c) => {
-      const { rows: owed } = await c.query<{
-        id: string;
-        kind: OutboxKind;
-        published_at: Date | null;
-        voided: boolean;
-      }>('SELECT id, kind, published_at, voided FROM outbox WHERE order_id = $1 ORDER BY id FOR UPDATE', [
-        orderId,
-      ]);
+      await c.query('SELECT id FROM outbox WHERE order_id = $1 ORDER BY id FOR UPDATE', [orderId]);
       const { rows } = await c.query<OrderRow>('SELECT * FROM orders WHERE order_id = $1 FOR UPDATE', [
         orderId,
       ]);
       const order = rows[0];
       if (!order) throw new CafeError('CAFE_ERR_NOT_FOUND', `no order ${orderId}`);
       if (order.status === 'cancelled') return 'already' as const;
-      const paymentSent = owed.some(
-        (r) => r.kind === 'payment-requested' && r.published_at !== null && !r.voided,
-      );
-      if (order.status !== 'pending' || paymentSent) {
-        throw new CafeError(
-          'CAFE_ERR_ORDER_NOT_CANCELLABLE',
-          `order ${orderId} is ${order.status}${paymentSent ? ' and its payment was requested' : ''}`,
-        );
+      if (order.status !== 'pending') {
+        throw new CafeError('CAFE_ERR_ORDER_NOT_CANCELLABLE', `order ${orderId} is ${order.status}`);
       }
+      // Void what has not started; a request the relay is claiming is waited for, and skipped
+      // once its mark is committed. Then look: a request voided here can never be sent.
       await c.query(
         `UPDATE outbox SET published_at = clock_timestamp(), voided = true
-         WHERE order_id = $1 AND published_at IS NULL AND kind IN ('payment-requested', 'reservation-attach')`,
+         WHERE order_id = $1 AND published_at IS NULL AND sending_since IS NULL
+           AND kind IN ('payment-requested', 'reservation-attach')`,
         [orderId],
       );
+      const { rows: sent } = await c.query(
+        `SELECT 1 FROM outbox WHERE order_id = $1 AND kind = 'payment-requested' AND NOT voided
+           AND (sending_since IS NOT NULL OR published_at IS NOT NULL) LIMIT 1`,
+        [orderId],
+      );
+      if (sent.length > 0) {
+        throw new CafeError(
+          'CAFE_ERR_ORDER_NOT_CANCELLABLE',
+          `order ${orderId} is pending and its payment was requested`,
+        );
+      }
       await this.finish(c, order, 'cancelled', 'customer');
       await enqueue(c, orderId, 'reservation-release', { orderId });
       return 'cancelled' as const;
@@ -486,6 +494,7 @@ export function paymentRequest(order: OrderSnapshot): PaymentRequested {
 }
 
 const TX_ATTEMPTS = 4;
+const ignoreClientError = (): void => {};
 /** How soon a waiting reader sees a status change made by another instance of the service. */
 const STATUS_RECHECK_MS = 1000;
 const RETRYABLE_SQLSTATES = new Set(['40P01', '40001']);
