@@ -106,20 +106,15 @@ function instance(name: string, sqs: SQSClient) {
   const pool = new pg.Pool({ connectionString: postgresUrl(database), max: 4, application_name: name });
   // A terminated connection emits 'error' on the pool: that is the death this test causes.
   pool.on('error', () => {});
-  const orders = new Orders(app, pool, new InventoryClient(app, 'http://127.0.0.1:1', 1000), () => {});
-  const relay = new OutboxRelay(
-    app,
-    pool,
-    orders,
-    new InventoryClient(app, 'http://127.0.0.1:1', 1000),
-    sqs,
-    {
-      batchSize: 10,
-      idleMs: 50,
-      maxBackoffMs: 200,
-      sendLeaseMs: LEASE_MS,
-    },
-  );
+  // These orders' outbox holds payment requests only: inventory is never called.
+  const inventory = new InventoryClient(app, 'http://127.0.0.1:1', 1000);
+  const orders = new Orders(app, pool, inventory, () => {});
+  const relay = new OutboxRelay(app, pool, orders, inventory, sqs, {
+    batchSize: 10,
+    idleMs: 50,
+    maxBackoffMs: 200,
+    sendLeaseMs: LEASE_MS,
+  });
   t.teardown(async () => {
     orders.watch.close();
     sqs.destroy();
