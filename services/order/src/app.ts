@@ -118,8 +118,14 @@ export async function buildApp(config: OrderConfig, options: BuildOptions = {}):
     config.ORDER_MAX_WAITING_READS,
   );
   // The relay retries with its own backoff, and it must know whether a failed send reached SQS
-  // (ADR 0016): a client that makes one attempt per send, so its error is that attempt's.
-  const relayAws = createAwsClients({ region: config.AWS_REGION, maxAttempts: 1, metrics: app.metrics });
+  // (ADR 0016): one attempt per send, so the error is that attempt's, on a connection of its
+  // own, so a refusal is a refusal (a reused socket that SQS had closed only says "reset").
+  const relayAws = createAwsClients({
+    region: config.AWS_REGION,
+    maxAttempts: 1,
+    keepAlive: false,
+    metrics: app.metrics,
+  });
   relay = new OutboxRelay(app, pool, orders, inventory, relayAws.sqs, {
     batchSize: config.RELAY_BATCH_SIZE,
     idleMs: config.RELAY_IDLE_MS,
