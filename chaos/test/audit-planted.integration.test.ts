@@ -158,8 +158,9 @@ t.test('stock-matches-orders fails on stock committed with no order behind it', 
 });
 
 t.test('no-charge-without-order fails on a charge for a cancelled order, until it is refunded', async (t) => {
-  // Prepare: the issue's item 8 — the order is cancelled while its payment request waits in the
-  // outbox, and the charge goes through anyway
+  // Prepare: what the issue's item 8 race produced (ADR 0016 closed it in the order service) —
+  // the order is cancelled while its payment request waits in the outbox, and a charge for it
+  // reaches the gateway anyway
   const before = await verdict('no-charge-without-order');
   const proxy = new ToxiproxyClient(`http://${HOST}:${lab().ports.toxiproxy}`);
   await proxy.setEnabled('order-to-sqs', false);

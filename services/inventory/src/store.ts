@@ -27,6 +27,8 @@ export interface StoredReservation {
   /** A move of the units under way (claimed by one caller), and since when (epoch ms). */
   moving?: 'committed' | 'released';
   movingSince?: number;
+  /** When a reservation released at its hold's expiry was attached after all (epoch ms). */
+  reattachedAtMs?: number;
   /** When it became committed or released (epoch ms), and the DynamoDB TTL (epoch s). */
   finishedAtMs?: number;
   ttl?: number;
@@ -38,6 +40,9 @@ export interface Page<T> {
 }
 
 type Line = { sku: string; quantity: number };
+
+/** The reason a held reservation is released with when its hold ran out. */
+const LAPSED = 'expired';
 
 /** How long a caller waits for another request's reserve or move of the same order to finish. */
 const WAIT_FOR_OTHER_MS = 3000;
@@ -336,21 +341,28 @@ export class InventoryStore {
     return { reservation, created: true };
   }
 
-  /** The order committed: the hold no longer expires. */
+  /**
+   * The order committed: the hold no longer expires. An order can only attach after its 202,
+   * so a hold that lapsed first (inventory unreachable for longer than the hold) belongs to an
+   * order that must still be served: it attaches all the same while its units are still there
+   * (held past expiry, or given back by the sweeper and still on the shelf). Only a lapsed
+   * order whose units were sold to others meanwhile is refused (409), never by oversell.
+   * docs/adr/0017-lapsed-holds-reattach.md.
+   */
   async attach(orderId: string): Promise<StoredReservation> {
     let attached: StoredReservation;
     try {
-      // No read first: the condition is the check, and the answer carries the record.
+      // No read first: the condition is the check, and the answer carries the record. Past its
+      // expiry a held record still attaches unless the sweeper has claimed its release (moving).
       const { Attributes } = await this.call(() =>
         this.db.send(
           new UpdateCommand({
             TableName: TABLES.reservations,
             Key: { orderId },
             UpdateExpression: 'SET #s = :attached REMOVE expiresAtMs',
-            // Past its expiry the sweeper may be giving the units back: too late to attach.
-            ConditionExpression: '#s = :held AND expiresAtMs > :now AND attribute_not_exists(moving)',
+            ConditionExpression: '#s = :held AND attribute_not_exists(moving)',
             ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':attached': 'attached', ':held': 'held', ':now': Date.now() },
+            ExpressionAttributeValues: { ':attached': 'attached', ':held': 'held' },
             ReturnValues: 'ALL_NEW',
           }),
         ),
@@ -360,11 +372,78 @@ export class InventoryStore {
       if (!isConditionFailure(err)) throw err;
       const now = await this.mustGet(orderId);
       if (now.status === 'attached' || now.status === 'committed') return now;
+      if (now.status === 'released' && now.reason === LAPSED) return this.reattach(now);
+      if (now.status === 'held' && now.moving === 'released') {
+        // The sweeper is giving the lapsed hold back right now: once it has, this attaches.
+        throw new CafeError(
+          'CAFE_ERR_UNAVAILABLE',
+          `reservation for order ${orderId} is being released; retry`,
+        );
+      }
       throw new CafeError('CAFE_ERR_CONFLICT', `reservation for order ${orderId} is ${describe(now)}`, {
         cause: err,
       });
     }
     // The holds have done their job; dropping them rides along with the next stock write.
+    for (const line of attached.items) this.lazily(line.sku, { kind: 'unhold', orderId });
+    return attached;
+  }
+
+  /**
+   * Attaches a reservation the sweeper released at its expiry: the same lines take fresh holds
+   * (never below zero, like any buyer's), then the record goes from released to attached in one
+   * conditional write, which one caller wins. Holds taken by a caller that then finds a line
+   * short, or that dies, have a released record: the sweeper returns them as orphans at their
+   * expiry, so no concurrent caller is left with an attached record whose units were given back.
+   */
+  private async reattach(lapsed: StoredReservation): Promise<StoredReservation> {
+    const { orderId } = lapsed;
+    const exp = Date.now() + this.holdMs;
+    const outcomes = await Promise.all(
+      lapsed.items.map((l) => this.lanes.submit(l.sku, { kind: 'hold', orderId, q: l.quantity, exp })),
+    );
+    const shortAt = outcomes.findIndex((o) => o.kind === 'short');
+    if (shortAt >= 0) {
+      const line = lapsed.items[shortAt] as Line;
+      const short = outcomes[shortAt];
+      this.app.metrics.inc('inventory_reservations_total', { outcome: 'insufficient' });
+      throw new CafeError(
+        'CAFE_ERR_CONFLICT',
+        `reservation for order ${orderId} lapsed and ${line.sku} is short now (needs ${line.quantity}, available ${short?.kind === 'short' ? short.available : 0})`,
+      );
+    }
+    let attached: StoredReservation;
+    try {
+      const { Attributes } = await this.call(() =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: TABLES.reservations,
+            Key: { orderId },
+            UpdateExpression: 'SET #s = :attached, reattachedAtMs = :now REMOVE reason, finishedAtMs, #ttl',
+            ConditionExpression: '#s = :released AND reason = :lapsed AND attribute_not_exists(moving)',
+            ExpressionAttributeNames: { '#s': 'status', '#ttl': 'ttl' },
+            ExpressionAttributeValues: {
+              ':attached': 'attached',
+              ':released': 'released',
+              ':lapsed': LAPSED,
+              ':now': Date.now(),
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      attached = Attributes as StoredReservation;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      // Another caller re-attached it first: the holds taken here are that reservation's own
+      // (keyed by order), and its unhold drops them.
+      const now = await this.mustGet(orderId);
+      if (now.status === 'attached' || now.status === 'committed') return now;
+      throw new CafeError('CAFE_ERR_CONFLICT', `reservation for order ${orderId} is ${describe(now)}`, {
+        cause: err,
+      });
+    }
+    this.app.metrics.inc('inventory_reservations_total', { outcome: 'reattached' });
     for (const line of attached.items) this.lazily(line.sku, { kind: 'unhold', orderId });
     return attached;
   }
@@ -416,7 +495,7 @@ export class InventoryStore {
           moved.add(orderId);
         } else if (record.status === 'held' && what === 'hold') {
           if (!moved.has(orderId)) {
-            const freed = await this.release(orderId, 'expired', true);
+            const freed = await this.release(orderId, LAPSED, true);
             await this.onStockChange(freed.items.map((l) => l.sku));
             released++;
           }
@@ -467,12 +546,7 @@ export class InventoryStore {
     let released = 0;
     for (const record of stuck) {
       try {
-        await this.move(
-          record.orderId,
-          record.moving ?? 'released',
-          record.reason ?? 'expired',
-          !record.moving,
-        );
+        await this.move(record.orderId, record.moving ?? 'released', record.reason ?? LAPSED, !record.moving);
         released++;
       } catch (err) {
         if (!(err instanceof CafeError && err.code === 'CAFE_ERR_CONFLICT')) throw err;

@@ -270,3 +270,85 @@ t.test('two instances selling one SKU never oversell it', async (t) => {
   );
   t.same(await counters(a.store, sku), { available: 0, reserved: 30, sold: 0 });
 });
+
+/** Reserves 2 units for a new order, lets the hold run out, and sweeps: the units go back. */
+async function lapsedOrder(store: InventoryStore, sku: string): Promise<string> {
+  const orderId = randomUUID();
+  await store.reserve(orderId, [{ sku, quantity: 2 }]);
+  await new Promise((r) => setTimeout(r, HOLD_MS + 100));
+  await store.sweepExpired();
+  return orderId;
+}
+
+t.test('an order whose hold lapsed and was given back attaches while its units remain', async (t) => {
+  // Prepare: the order was accepted, then inventory stayed out of reach past the hold
+  const { store } = await instance();
+  const sku = await freshSku(store, 10);
+  const orderId = await lapsedOrder(store, sku);
+  const lapsed = await store.reservation(orderId);
+  const whileLapsed = await counters(store, sku);
+  // Act: the outage ends, the order service's attach arrives, then its commit
+  const attached = await store.attach(orderId);
+  const afterAttach = await counters(store, sku);
+  await store.commit(orderId);
+  const settled = await sweepAfterDeadlines(store, sku);
+  // Assess
+  t.match(lapsed, { status: 'released', reason: 'expired' }, 'the sweeper had released it');
+  t.same(whileLapsed, { available: 10, reserved: 0, sold: 0 }, 'its units were back on the shelf');
+  t.equal(attached.status, 'attached', 'the late attach succeeds');
+  t.same(afterAttach, { available: 8, reserved: 2, sold: 0 }, 'and takes its units again');
+  t.same(settled, { available: 8, reserved: 0, sold: 2 }, 'sold once, nothing left held');
+});
+
+t.test('an order held past its expiry but not swept yet attaches with the same units', async (t) => {
+  // Prepare
+  const { store } = await instance();
+  const sku = await freshSku(store, 10);
+  const orderId = randomUUID();
+  await store.reserve(orderId, [{ sku, quantity: 2 }]);
+  await new Promise((r) => setTimeout(r, HOLD_MS + 100));
+  // Act
+  const attached = await store.attach(orderId);
+  const settled = await sweepAfterDeadlines(store, sku);
+  // Assess
+  t.equal(attached.status, 'attached');
+  t.same(settled, { available: 8, reserved: 2, sold: 0 }, 'the sweeper leaves an attached order alone');
+});
+
+t.test('a lapsed order whose units were sold meanwhile is refused, never oversold', async (t) => {
+  // Prepare: the lapsed order's two units went to another buyer while it could not attach
+  const { store } = await instance();
+  const sku = await freshSku(store, 2);
+  const lapsedId = await lapsedOrder(store, sku);
+  const otherId = randomUUID();
+  await store.reserve(otherId, [{ sku, quantity: 2 }]);
+  await store.attach(otherId);
+  // Act
+  const refused = await store.attach(lapsedId).then(
+    () => undefined,
+    (err: { code?: string }) => err.code,
+  );
+  const settled = await sweepAfterDeadlines(store, sku);
+  // Assess
+  t.equal(refused, 'CAFE_ERR_CONFLICT', 'the late attach is refused (the order service cancels it)');
+  t.same(settled, { available: 0, reserved: 2, sold: 0 }, "the other buyer's units stay theirs");
+  t.equal((await store.reservation(lapsedId))?.status, 'released');
+});
+
+t.test('two instances attaching one lapsed order take its units once', async (t) => {
+  // Prepare
+  const a = await instance();
+  const b = await instance();
+  const sku = await freshSku(a.store, 10);
+  const orderId = await lapsedOrder(a.store, sku);
+  // Act: a retried attach (the first answer lost) racing the first, on another instance
+  const answers = await Promise.all([a.store.attach(orderId), b.store.attach(orderId)]);
+  const settled = await sweepAfterDeadlines(a.store, sku);
+  // Assess
+  t.same(
+    answers.map((r) => r.status),
+    ['attached', 'attached'],
+    'both hear attached',
+  );
+  t.same(settled, { available: 8, reserved: 2, sold: 0 }, 'two units reserved, not four');
+});

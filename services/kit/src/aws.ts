@@ -29,6 +29,12 @@ export interface AwsClientsOptions {
   maxAttempts?: number;
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /**
+   * Reuse connections between calls (default true). Off, every call opens its own, so a
+   * refused connection proves the call never reached the API, which a reset on a reused
+   * socket the server had closed cannot.
+   */
+  keepAlive?: boolean;
   /** Counts every command sent, by API and operation, in `aws_calls_total`. */
   metrics?: Metrics;
 }
@@ -72,8 +78,8 @@ export function createAwsClients(options: AwsClientsOptions): AwsClients {
       connectionTimeout: options.connectionTimeoutMs ?? AWS_CLIENT_DEFAULTS.connectionTimeoutMs,
       requestTimeout: options.requestTimeoutMs ?? AWS_CLIENT_DEFAULTS.requestTimeoutMs,
       throwOnRequestTimeout: true,
-      httpAgent: { keepAlive: true, maxSockets: 50 },
-      httpsAgent: { keepAlive: true, maxSockets: 50 },
+      httpAgent: { keepAlive: options.keepAlive ?? true, maxSockets: 50 },
+      httpsAgent: { keepAlive: options.keepAlive ?? true, maxSockets: 50 },
     });
   const common = () => ({
     region: options.region,

@@ -1,4 +1,4 @@
-import { buildServiceApp, errorResponses, type ServiceApp } from '@cloudcafe/kit';
+import { buildServiceApp, createAwsClients, errorResponses, type ServiceApp } from '@cloudcafe/kit';
 import pg from 'pg';
 import Type from 'typebox';
 import type { OrderConfig } from './config.js';
@@ -117,10 +117,20 @@ export async function buildApp(config: OrderConfig, options: BuildOptions = {}):
     config.ORDER_MAX_DB_WAITING,
     config.ORDER_MAX_WAITING_READS,
   );
-  relay = new OutboxRelay(app, pool, orders, inventory, {
+  // The relay retries with its own backoff, and it must know whether a failed send reached SQS
+  // (ADR 0016): one attempt per send, so the error is that attempt's, on a connection of its
+  // own, so a refusal is a refusal (a reused socket that SQS had closed only says "reset").
+  const relayAws = createAwsClients({
+    region: config.AWS_REGION,
+    maxAttempts: 1,
+    keepAlive: false,
+    metrics: app.metrics,
+  });
+  relay = new OutboxRelay(app, pool, orders, inventory, relayAws.sqs, {
     batchSize: config.RELAY_BATCH_SIZE,
     idleMs: config.RELAY_IDLE_MS,
     maxBackoffMs: config.RELAY_MAX_BACKOFF_MS,
+    sendLeaseMs: config.RELAY_SEND_LEASE_MS,
   });
   const consumer = new PaymentResultsConsumer(app, orders);
   const sweeper = new StuckOrderSweeper(
@@ -151,5 +161,6 @@ export async function buildApp(config: OrderConfig, options: BuildOptions = {}):
     await Promise.all([relay?.stop(), consumer.stop(), sweeper.stop()]);
   });
   app.shutdown.register('resources', 'postgres pool', () => pool.end());
+  app.shutdown.register('resources', 'relay sqs client', () => relayAws.destroy());
   return app;
 }

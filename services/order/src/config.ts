@@ -32,6 +32,13 @@ export const OrderConfigSchema = Type.Object({
       'Pause after an empty outbox round; it doubles while rounds stay empty, up to 8 times this. A row written by this instance wakes the relay at once',
   }),
   RELAY_MAX_BACKOFF_MS: Type.Integer({ minimum: 100, maximum: 300_000, default: 15_000 }),
+  RELAY_SEND_LEASE_MS: Type.Integer({
+    minimum: 500,
+    maximum: 300_000,
+    default: 30_000,
+    description:
+      'A payment request claimed by a relay that then died is sent again by another after this long (the claim is committed before the send, ADR 0016); keep it above one SQS attempt (6 s)',
+  }),
   SWEEP_INTERVAL_MS: Type.Integer({ minimum: 500, maximum: 600_000, default: 10_000 }),
   PAYMENT_RESULT_TIMEOUT_SECONDS: Type.Integer({
     minimum: 10,

@@ -93,6 +93,10 @@ export class Orders {
       try {
         return await this.db(async () => {
           const client = await this.pool.connect();
+          // A connection that dies while idle inside the transaction (a PostgreSQL restart while
+          // the relay waits on SQS) emits 'error' on the client; unhandled, it would crash the
+          // process. The transaction's next query rejects with it anyway.
+          client.on('error', ignoreClientError);
           const changed = new Set<string>();
           this.changed.set(client, changed);
           try {
@@ -106,6 +110,7 @@ export class Orders {
             throw err;
           } finally {
             this.changed.delete(client);
+            client.off('error', ignoreClientError);
             client.release();
           }
         });
@@ -286,46 +291,69 @@ export class Orders {
   }
 
   /**
-   * Cancel before payment: allowed while the payment request has not left the outbox. The
-   * outbox rows are locked first (the relay locks them in the same order, so no deadlock), which
-   * waits for a relay that is sending them right now and then sees the truth.
+   * Cancel before payment: allowed while no payment request may have reached SQS, that is while
+   * none carries a sending mark (the relay commits it before each send, ADR 0016). The order's
+   * outbox rows are locked first, in the relay's order, so a relay delivering them right now is
+   * waited for; the decision is then read after the order's row lock, which every writer of a
+   * new payment request takes too, so a request enqueued meanwhile is seen.
    */
   async cancel(orderId: string): Promise<OrderView> {
-    const outcome = await this.tx(async (c) => {
-      const { rows: owed } = await c.query<{
-        id: string;
-        kind: OutboxKind;
-        published_at: Date | null;
-        voided: boolean;
-      }>('SELECT id, kind, published_at, voided FROM outbox WHERE order_id = $1 ORDER BY id FOR UPDATE', [
-        orderId,
-      ]);
-      const { rows } = await c.query<OrderRow>('SELECT * FROM orders WHERE order_id = $1 FOR UPDATE', [
-        orderId,
-      ]);
-      const order = rows[0];
-      if (!order) throw new CafeError('CAFE_ERR_NOT_FOUND', `no order ${orderId}`);
-      if (order.status === 'cancelled') return 'already' as const;
-      const paymentSent = owed.some(
-        (r) => r.kind === 'payment-requested' && r.published_at !== null && !r.voided,
-      );
-      if (order.status !== 'pending' || paymentSent) {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.tx((c) => this.cancelOnce(c, orderId));
+      if (outcome === 'cancelled') this.onOutboxWrite();
+      if (outcome !== 'being-sent') return this.get(orderId);
+      if (attempt >= CANCEL_ATTEMPTS) {
         throw new CafeError(
-          'CAFE_ERR_ORDER_NOT_CANCELLABLE',
-          `order ${orderId} is ${order.status}${paymentSent ? ' and its payment was requested' : ''}`,
+          'CAFE_ERR_UNAVAILABLE',
+          `order ${orderId}: its payment request is being sent; retry`,
         );
       }
-      await c.query(
-        `UPDATE outbox SET published_at = clock_timestamp(), voided = true
-         WHERE order_id = $1 AND published_at IS NULL AND kind IN ('payment-requested', 'reservation-attach')`,
-        [orderId],
+    }
+  }
+
+  /**
+   * One try. `being-sent`: a relay holds one of the order's payment requests right now (it
+   * appeared after the first lock). Waiting for it here, holding the order's row, could deadlock
+   * with the relay recording it; the next try's first lock waits for it instead.
+   */
+  private async cancelOnce(
+    c: pg.PoolClient,
+    orderId: string,
+  ): Promise<'cancelled' | 'already' | 'being-sent'> {
+    await c.query('SELECT id FROM outbox WHERE order_id = $1 ORDER BY id FOR UPDATE', [orderId]);
+    const { rows } = await c.query<OrderRow>('SELECT * FROM orders WHERE order_id = $1 FOR UPDATE', [
+      orderId,
+    ]);
+    const order = rows[0];
+    if (!order) throw new CafeError('CAFE_ERR_NOT_FOUND', `no order ${orderId}`);
+    if (order.status === 'cancelled') return 'already';
+    if (order.status !== 'pending') {
+      throw new CafeError('CAFE_ERR_ORDER_NOT_CANCELLABLE', `order ${orderId} is ${order.status}`);
+    }
+    const requests = `SELECT id, sending_since, published_at FROM outbox
+      WHERE order_id = $1 AND kind = 'payment-requested' AND NOT voided`;
+    const { rows: seen } = await c.query<{ id: string }>(requests, [orderId]);
+    // Locked, they are read as they are now (a claim committed since the line above included).
+    const { rows: held } = await c.query<{ sending_since: Date | null; published_at: Date | null }>(
+      `${requests} FOR UPDATE SKIP LOCKED`,
+      [orderId],
+    );
+    if (held.length < seen.length) return 'being-sent';
+    if (held.some((r) => r.sending_since !== null || r.published_at !== null)) {
+      throw new CafeError(
+        'CAFE_ERR_ORDER_NOT_CANCELLABLE',
+        `order ${orderId} is pending and its payment was requested`,
       );
-      await this.finish(c, order, 'cancelled', 'customer');
-      await enqueue(c, orderId, 'reservation-release', { orderId });
-      return 'cancelled' as const;
-    });
-    if (outcome === 'cancelled') this.onOutboxWrite();
-    return this.get(orderId);
+    }
+    // Every request not yet started is locked by this transaction: voided, it is never sent.
+    await c.query(
+      `UPDATE outbox SET published_at = clock_timestamp(), voided = true
+       WHERE order_id = $1 AND published_at IS NULL AND kind IN ('payment-requested', 'reservation-attach')`,
+      [orderId],
+    );
+    await this.finish(c, order, 'cancelled', 'customer');
+    await enqueue(c, orderId, 'reservation-release', { orderId });
+    return 'cancelled';
   }
 
   /** Applies a payment result once; a repeat (or a result for a finished order) changes nothing. */
@@ -486,6 +514,9 @@ export function paymentRequest(order: OrderSnapshot): PaymentRequested {
 }
 
 const TX_ATTEMPTS = 4;
+/** Tries of a cancel that meets a payment request being sent; each waits for the send first. */
+const CANCEL_ATTEMPTS = 3;
+const ignoreClientError = (): void => {};
 /** How soon a waiting reader sees a status change made by another instance of the service. */
 const STATUS_RECHECK_MS = 1000;
 const RETRYABLE_SQLSTATES = new Set(['40P01', '40001']);

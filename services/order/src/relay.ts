@@ -1,5 +1,5 @@
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { GetQueueUrlCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { GetQueueUrlCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { OrderEvent, PaymentRequested } from '@cloudcafe/contracts';
 import { QUEUES, STREAMS, SYSTEM_END_REASONS } from '@cloudcafe/contracts';
 import type { ServiceApp } from '@cloudcafe/kit';
@@ -21,15 +21,27 @@ interface OutboxRow {
   kind: OutboxKind;
   payload: unknown;
   attempts: number;
+  /** A payment request's sending mark before this claim set it (null: no attempt before). */
+  marked_before?: Date | null;
 }
 
-/** The outcome of delivering one row. `gone` = the other side refused for good; no retry. */
-type Delivery = { row: OutboxRow; ok: true } | { row: OutboxRow; ok: false; gone: boolean; error: string };
+/**
+ * The outcome of delivering one row. `gone` = the other side refused for good; no retry.
+ * `unsent` = the attempt surely never reached the destination (so it cannot have been acted on).
+ */
+type Delivery =
+  | { row: OutboxRow; ok: true }
+  | { row: OutboxRow; ok: false; gone: boolean; error: string; unsent?: boolean };
 
 export interface RelayOptions {
   batchSize: number;
   idleMs: number;
   maxBackoffMs: number;
+  /**
+   * How long a claimed payment request is left to the relay that claimed it. Longer than one
+   * send (a single attempt, 6 s at most); a relay that died mid-send is taken over after it.
+   */
+  sendLeaseMs: number;
 }
 
 /**
@@ -40,6 +52,10 @@ export interface RelayOptions {
  * idempotent by order). A failed row waits with exponential backoff; nothing is dropped.
  * A row's follow-ups (the payment request after the reservation is attached, the confirmation
  * after stock is committed) are written in the same transaction that marks it delivered.
+ *
+ * Payment requests differ in one step: a committed mark (`sending_since`) precedes every send,
+ * because a sent request is acted on even when the transaction that sent it rolls back, and a
+ * cancel must know that it may have been (docs/adr/0016-payment-request-sending-mark.md).
  */
 export class OutboxRelay {
   private readonly stopping = new AbortController();
@@ -53,6 +69,8 @@ export class OutboxRelay {
     private readonly pool: pg.Pool,
     private readonly orders: Orders,
     private readonly inventory: InventoryClient,
+    /** Sends payment requests; one attempt per send, so a failure says what happened to it. */
+    private readonly sqs: SQSClient,
     private readonly options: RelayOptions,
   ) {}
 
@@ -100,30 +118,74 @@ export class OutboxRelay {
     }
   }
 
-  /** One batch: claim, deliver, record. Returns how many rows were claimed. */
+  /** One round: payment requests and the other rows, side by side. Returns how many were claimed. */
   async relayOnce(): Promise<number> {
+    const [payments, others] = await Promise.all([this.relayPayments(), this.relayOthers()]);
+    return payments + others;
+  }
+
+  /** Events and inventory calls: claim, deliver, record, in one transaction. */
+  private async relayOthers(): Promise<number> {
     return this.orders.tx(async (c) => {
       const { rows } = await c.query<OutboxRow>(
         `SELECT id, order_id, kind, payload, attempts FROM outbox
-         WHERE published_at IS NULL AND next_attempt_at <= clock_timestamp()
+         WHERE published_at IS NULL AND next_attempt_at <= clock_timestamp() AND kind <> 'payment-requested'
          ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [this.options.batchSize],
       );
       if (rows.length === 0) return 0;
-      // The three destinations are independent: send to all of them at once.
-      const [payments, events, calls] = await Promise.all([
-        this.sendPayments(rows.filter((r) => r.kind === 'payment-requested')),
+      // The two destinations are independent: send to both at once.
+      const [events, calls] = await Promise.all([
         this.sendEvents(rows.filter((r) => r.kind === 'order-event')),
         this.callInventory(rows.filter((r) => r.kind.startsWith('reservation-'))),
       ]);
-      const published = [...payments, ...events];
       await this.recordPublished(
         c,
-        published.flatMap((d) => (d.ok ? [d.row] : [])),
+        events.flatMap((d) => (d.ok ? [d.row] : [])),
       );
-      for (const d of [...published.filter((d) => !d.ok), ...calls]) await this.record(c, d);
+      for (const d of [...events.filter((d) => !d.ok), ...calls]) await this.record(c, d);
       return rows.length;
     });
+  }
+
+  /**
+   * Payment requests. 1: claim them and commit the sending mark, with the rows leased to this
+   * relay for `sendLeaseMs` (`next_attempt_at`), so from now on a cancel refuses. 2: lock them
+   * and send, holding the lock so that a cancel arriving now waits for the outcome. 3: in that
+   * transaction, record it: published; or failed, when the attempt surely never reached SQS
+   * with the mark put back as it was (the order may still be cancelled); otherwise failed with
+   * the mark kept. A relay that dies after 1 leaves marked rows that the next relay sends again
+   * once the lease is over (SQS deduplicates on the order id, the ledger charges once).
+   */
+  private async relayPayments(): Promise<number> {
+    const claimed = await this.orders.tx(async (c) => {
+      const { rows } = await c.query<OutboxRow>(
+        `UPDATE outbox o SET sending_since = coalesce(o.sending_since, clock_timestamp()),
+           next_attempt_at = clock_timestamp() + make_interval(secs => $2::double precision / 1000)
+         FROM (SELECT id, sending_since FROM outbox
+               WHERE published_at IS NULL AND next_attempt_at <= clock_timestamp() AND kind = 'payment-requested'
+               ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) AS due
+         WHERE o.id = due.id
+         RETURNING o.id, o.order_id, o.kind, o.payload, o.attempts, due.sending_since AS marked_before`,
+        [this.options.batchSize, this.options.sendLeaseMs],
+      );
+      return rows;
+    });
+    if (claimed.length === 0) return 0;
+    // Run again from the start if PostgreSQL picks it as a deadlock victim: a second send of
+    // the same requests is harmless (deduplicated), a lost record of the first is not.
+    await this.orders.tx(async (c) => {
+      await c.query('SELECT id FROM outbox WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE', [
+        claimed.map((r) => r.id),
+      ]);
+      const sent = await this.sendPayments(claimed);
+      await this.recordPublished(
+        c,
+        sent.flatMap((d) => (d.ok ? [d.row] : [])),
+      );
+      for (const d of sent.filter((d) => !d.ok)) await this.record(c, d);
+    });
+    return claimed.length;
   }
 
   /**
@@ -156,11 +218,14 @@ export class OutboxRelay {
     if (!d.ok && !d.gone) {
       const backoff = Math.min(this.options.maxBackoffMs, 200 * 2 ** Math.min(row.attempts, 16));
       const jittered = Math.round(backoff / 2 + Math.random() * (backoff / 2));
+      // Only an attempt that surely never reached the destination undoes its sending mark.
+      const restoreMark = d.unsent === true && row.marked_before !== undefined;
       await c.query(
         `UPDATE outbox SET attempts = attempts + 1, last_error = $2,
-           next_attempt_at = clock_timestamp() + make_interval(secs => $3::double precision / 1000)
+           next_attempt_at = clock_timestamp() + make_interval(secs => $3::double precision / 1000),
+           sending_since = CASE WHEN $4 THEN $5::timestamptz ELSE sending_since END
          WHERE id = $1`,
-        [row.id, d.error.slice(0, 500), jittered],
+        [row.id, d.error.slice(0, 500), jittered, restoreMark, row.marked_before ?? null],
       );
       return;
     }
@@ -189,8 +254,9 @@ export class OutboxRelay {
           await enqueue(c, order.order_id, 'payment-requested', paymentRequest(snapshotOf(order)));
         }
       } else if (order.status === 'pending') {
-        // The hold expired before the order could claim it (inventory unreachable too long):
-        // the stock went back, so the order cannot be fulfilled. Nothing was charged yet.
+        // Refused for good: inventory re-attaches a hold that lapsed while it was unreachable
+        // as long as the units are still there (ADR 0017), so they were sold to others since.
+        // The order cannot be fulfilled; nothing was charged yet.
         await this.orders.finish(c, order, 'cancelled', SYSTEM_END_REASONS.reservationExpired);
       }
     } else if (row.kind === 'reservation-commit') {
@@ -208,13 +274,18 @@ export class OutboxRelay {
   }
 
   private async sendPayments(rows: OutboxRow[]): Promise<Delivery[]> {
+    let queueUrl: string;
+    try {
+      queueUrl = await this.paymentQueueUrl();
+    } catch (err) {
+      return rows.map((row) => ({ row, ok: false, gone: false, error: describe(err), unsent: true }));
+    }
     const out: Delivery[] = [];
     for (let i = 0; i < rows.length; i += 10) {
       const chunk = rows.slice(i, i + 10);
       try {
-        const queueUrl = await this.paymentQueueUrl();
         const res = await callDependency(this.app, 'sqs', () =>
-          this.app.aws.sqs.send(
+          this.sqs.send(
             new SendMessageBatchCommand({
               QueueUrl: queueUrl,
               Entries: chunk.map((r) => {
@@ -229,13 +300,17 @@ export class OutboxRelay {
             }),
           ),
         );
+        // An entry SQS lists as failed was not enqueued.
         const failed = new Map((res.Failed ?? []).map((f) => [f.Id, f.Message ?? f.Code ?? 'failed']));
         for (const row of chunk) {
           const error = failed.get(row.id);
-          out.push(error === undefined ? { row, ok: true } : { row, ok: false, gone: false, error });
+          out.push(
+            error === undefined ? { row, ok: true } : { row, ok: false, gone: false, error, unsent: true },
+          );
         }
       } catch (err) {
-        for (const row of chunk) out.push({ row, ok: false, gone: false, error: describe(err) });
+        const unsent = neverConnected(err);
+        for (const row of chunk) out.push({ row, ok: false, gone: false, error: describe(err), unsent });
       }
     }
     return out;
@@ -284,7 +359,7 @@ export class OutboxRelay {
   private async paymentQueueUrl(): Promise<string> {
     if (!this.queueUrl) {
       const { QueueUrl } = await callDependency(this.app, 'sqs', () =>
-        this.app.aws.sqs.send(new GetQueueUrlCommand({ QueueName: QUEUES.paymentRequests })),
+        this.sqs.send(new GetQueueUrlCommand({ QueueName: QUEUES.paymentRequests })),
       );
       if (!QueueUrl) throw new Error(`no queue ${QUEUES.paymentRequests}`);
       this.queueUrl = QueueUrl;
@@ -300,6 +375,25 @@ export class OutboxRelay {
     );
     this.app.metrics.set('outbox_pending', Number(rows[0]?.n ?? 0));
   }
+}
+
+/**
+ * Whether the error proves the request never left this process: the connection was refused
+ * (no byte reached SQS). A timeout, a reset or a 5xx may follow a request SQS acted on.
+ */
+function neverConnected(err: unknown): boolean {
+  const seen = new Set<unknown>();
+  const pending: unknown[] = [err];
+  while (pending.length > 0) {
+    const e = pending.pop();
+    if (!(e instanceof Error) || seen.has(e)) continue;
+    seen.add(e);
+    if ((e as { code?: unknown }).code === 'ECONNREFUSED') return true;
+    pending.push(e.cause);
+    // Node reports a refused connection to each address of a name as one AggregateError.
+    if (e instanceof AggregateError) pending.push(...e.errors);
+  }
+  return false;
 }
 
 function describe(err: unknown): string {

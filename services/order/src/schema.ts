@@ -42,9 +42,12 @@ CREATE TABLE IF NOT EXISTS outbox (
   next_attempt_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   published_at timestamptz,
   voided boolean NOT NULL DEFAULT false,
+  sending_since timestamptz,
   last_error text,
   created_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
+-- When the relay first committed that a payment request may be on its way (ADR 0016).
+ALTER TABLE outbox ADD COLUMN IF NOT EXISTS sending_since timestamptz;
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at, id) WHERE published_at IS NULL;
 CREATE INDEX IF NOT EXISTS outbox_order ON outbox (order_id);
 CREATE TABLE IF NOT EXISTS idempotency_keys (

@@ -84,7 +84,7 @@ export const METRIC_CATALOGUE = {
     type: 'counter',
     unit: 'Count',
     description:
-      'Stock reservation attempts, by outcome (reserved, released, insufficient, shed: refused with 429 because the DynamoDB lane was full)',
+      'Stock reservation attempts, by outcome (reserved, released, insufficient, shed: refused with 429 because the DynamoDB lane was full, reattached: an order attached after its hold had lapsed and been given back)',
     labels: ['outcome'],
     dimensions: ['outcome'],
   },
