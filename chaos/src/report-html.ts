@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { FaultKeys, type JournalEvent } from './journal.js';
 import type { RunSummary } from './report.js';
+import { driftHtml, marginsHtml } from './report-sections.js';
 import type { Sample } from './telemetry.js';
 
 /**
@@ -60,7 +61,8 @@ export function reportHtml(
   samples: readonly Sample[],
   windows: readonly Window[],
 ): string {
-  const ok = summary.results.length > 0 && summary.results.every((r) => r.verdict === 'passed');
+  const ran = summary.results.length + (summary.margins?.length ?? 0);
+  const ok = ran > 0 && summary.results.every((r) => r.verdict === 'passed');
   const data = JSON.stringify({ samples, windows, results: summary.results }).replace(/</g, '\\u003c');
   const rows = summary.results
     .map(
@@ -123,7 +125,7 @@ ${rows}
 ${invariantRows || '<tr><td colspan="5">no experiment named invariants to audit</td></tr>'}
 </tbody>
 </table>
-<script>${script('chart.js', 'chart.umd.min.js')}</script>
+${marginsHtml(summary.margins ?? [])}${driftHtml(summary.drift)}<script>${script('chart.js', 'chart.umd.min.js')}</script>
 <script>${script('chartjs-plugin-annotation', 'chartjs-plugin-annotation.min.js')}</script>
 <script>
 const data = ${data};

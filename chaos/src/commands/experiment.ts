@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { driftOf, snapshotOf } from '../drift.js';
 import { addDriverFlags, type DriverOptions, driverOptionsFrom } from '../drivers/index.js';
 import {
   DocumentError,
@@ -10,13 +11,21 @@ import {
 } from '../experiment/load.js';
 import { durationMs, type Experiment, PLATFORMS, type Platform } from '../experiment/schema.js';
 import { Journal, type JournalEvent, newRunId } from '../journal.js';
+import {
+  findMargin,
+  type MarginPlan,
+  type MarginResult,
+  marginPlanLine,
+  marginProgressLine,
+} from '../margin.js';
 import { platformFor } from '../platform.js';
 import { passed, type RunSummary, writeReports } from '../report.js';
 import { type ExperimentResult, plan, runExperiment } from '../runner.js';
 import { table } from '../table.js';
 import { type Target, targetFromFile } from '../target.js';
 import { startSampler } from '../telemetry.js';
-import { assertNotHalted } from './halt.js';
+import { assertNotHalted, haltedSince } from './halt.js';
+import { registerMarginCommand } from './margin.js';
 
 /** One readable line per journal event: the live progress view of a run. */
 function progressLine(event: JournalEvent): string | undefined {
@@ -78,7 +87,7 @@ function progressLine(event: JournalEvent): string | undefined {
         (event.reasons as string[]).length > 0 ? ` — ${(event.reasons as string[]).join('; ')}` : ''
       }`;
     default:
-      return undefined;
+      return marginProgressLine(event);
   }
 }
 
@@ -158,6 +167,8 @@ export async function runAndReport(options: {
   driverOptions?: DriverOptions;
   /** What judges and audits the run; the local lab's state file when absent. */
   target?: Target;
+  /** Breaking points searched after the experiments (margin.ts); reported, not judged. */
+  margins?: readonly MarginPlan[];
 }): Promise<{ dir: string; ok: boolean }> {
   assertNotHalted();
   const runId = newRunId(options.name);
@@ -171,6 +182,9 @@ export async function runAndReport(options: {
   const origin = Date.now();
   const startedAt = new Date(origin).toISOString();
   const results: ExperimentResult[] = [];
+  const margins: MarginResult[] = [];
+  // what chaos can change on the platform, before anything runs: the drift certificate's base
+  const before = await snapshotOf(platform.driver);
   const sampler = startSampler(platform.target);
   try {
     if (options.gameday) {
@@ -194,10 +208,24 @@ export async function runAndReport(options: {
       );
       results.push(await runExperiment(experiment, { platform, journal, signal }));
     }
+    for (const margin of options.margins ?? []) {
+      if (signal.aborted) break;
+      margins.push(
+        await findMargin(margin, {
+          run: (experiment) => runExperiment(experiment, { platform, journal, signal }),
+          signal,
+          halted: () => haltedSince()?.since,
+          gapMs: options.gapMs ?? 0,
+          log: (type, detail) => journal.record(type, detail),
+        }),
+      );
+    }
   } finally {
     dispose();
     await sampler.stop();
   }
+  const drift = driftOf(before, await snapshotOf(platform.driver));
+  journal.record('drift', { drift });
   const summary: RunSummary = {
     runId,
     name: options.name,
@@ -205,9 +233,15 @@ export async function runAndReport(options: {
     startedAt,
     finishedAt: new Date().toISOString(),
     results,
+    ...(margins.length > 0 ? { margins } : {}),
+    drift,
   };
   const dir = writeReports(journal, summary, sampler.samples, origin);
-  const ok = passed(summary) && !signal.aborted && results.length === options.experiments.length;
+  const ok =
+    passed(summary) &&
+    !signal.aborted &&
+    results.length === options.experiments.length &&
+    margins.every((m) => m.stopped === undefined);
   process.stdout.write(
     `\nreport:  ${dir}/report.html\nsummary: ${dir}/summary.md\nverdict: ${ok ? 'PASSED' : 'FAILED'}\n`,
   );
@@ -215,7 +249,10 @@ export async function runAndReport(options: {
 }
 
 export function registerExperimentCommands(program: Command): void {
-  const experiment = program.command('experiment').description('chaos experiments: validate, list, run');
+  const experiment = program
+    .command('experiment')
+    .description('chaos experiments: validate, list, run, margin');
+  registerMarginCommand(experiment);
 
   experiment
     .command('validate')
@@ -301,14 +338,14 @@ export function registerExperimentCommands(program: Command): void {
       >[0],
     ) => {
       const platform = parsePlatform(opts.platform);
-      const { gameday, experiments } = loadGameDay(gameDayFile(name));
+      const { gameday, experiments, margins } = loadGameDay(gameDayFile(name));
       for (const e of experiments) checkPlatform(e, platform);
       const driverOptions = driverOptionsFrom(opts);
       if (opts.dryRun || (platform !== 'local' && !opts.yes)) {
         process.stdout.write(
           `${gameday.title}: warm-up ${gameday.warmup}, ${gameday.gap} between experiments\n${experiments
             .map((e) => plan(e, platform, driverOptions).join('\n'))
-            .join('\n')}\n`,
+            .join('\n')}\n${margins.map((m) => `${marginPlanLine(m)}\n`).join('')}`,
         );
         return;
       }
@@ -319,6 +356,7 @@ export function registerExperimentCommands(program: Command): void {
         platform,
         warmupMs: durationMs(gameday.warmup),
         gapMs: durationMs(gameday.gap),
+        margins,
         driverOptions,
         ...(opts.target ? { target: targetFromFile(opts.target) } : {}),
       });
