@@ -1,4 +1,5 @@
 import type { Driver, PlatformSnapshot } from './drivers/types.js';
+import type { JournalEvent } from './journal.js';
 
 /**
  * The drift certificate: what chaos can change on the platform (the driver's `snapshot()`),
@@ -59,4 +60,13 @@ export function driftLines(drift: Drift): string[] {
   if (drift.entries.length === 0)
     return ['handed back as found: nothing chaos can change differs from before the run'];
   return drift.entries.map((e) => `${e.what}: ${e.before ?? '(absent)'} → ${e.after ?? '(absent)'}`);
+}
+
+/** The certificate as the live progress view prints it at the end of a run. */
+export function driftProgressLine(event: JournalEvent): string | undefined {
+  if (event.type !== 'drift') return undefined;
+  const drift = event.drift as Drift;
+  const clean = drift.certified && drift.entries.length === 0;
+  const lines = driftLines(drift);
+  return `${event.at.slice(11, 19)} ${clean ? '✓' : '✗'} drift certificate: ${lines.join('; ')}`;
 }

@@ -38,8 +38,9 @@ export function summaryMarkdown(summary: RunSummary): string {
     '',
     `Run \`${summary.runId}\` on ${summary.platform}, ${summary.startedAt} → ${summary.finishedAt}.`,
     '',
-    '| experiment | verdict | faults verified | abort reaction | recovery |',
-    '|---|---|---|---|---|',
+    ...(summary.results.length > 0
+      ? ['| experiment | verdict | faults verified | abort reaction | recovery |', '|---|---|---|---|---|']
+      : []),
     ...summary.results.map(
       (r) =>
         `| ${r.id} | ${r.verdict} | ${r.faults.filter((f) => f.effect?.verified).length}/${r.faults.length} | ${

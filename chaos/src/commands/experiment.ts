@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { driftOf, snapshotOf } from '../drift.js';
+import { driftOf, driftProgressLine, snapshotOf } from '../drift.js';
 import { addDriverFlags, type DriverOptions, driverOptionsFrom } from '../drivers/index.js';
 import {
   DocumentError,
@@ -87,7 +87,7 @@ function progressLine(event: JournalEvent): string | undefined {
         (event.reasons as string[]).length > 0 ? ` — ${(event.reasons as string[]).join('; ')}` : ''
       }`;
     default:
-      return marginProgressLine(event);
+      return marginProgressLine(event) ?? driftProgressLine(event);
   }
 }
 
