@@ -1,4 +1,4 @@
-import { type Experiment, Fault, type MarginRequest, type Step } from './experiment/schema.js';
+import { type Experiment, Fault, faultTarget, type MarginRequest, type Step } from './experiment/schema.js';
 import type { JournalEvent } from './journal.js';
 import { sleep } from './run/abort.js';
 import type { ExperimentResult, Verdict } from './runner.js';
@@ -161,15 +161,10 @@ export function planMargin(
     stepIndex: index,
     stepName: step.name,
     faultType: step.fault.type,
-    target: targetOf(step),
+    target: faultTarget(step.fault),
     field: vary.field,
     doses: doses(vary.from, vary.to, steps, schema.type === 'integer'),
   };
-}
-
-function targetOf(step: Extract<Step, { type: 'fault' }>): string {
-  const f = step.fault as Record<string, unknown>;
-  return String(f.link ?? f.process ?? f.service ?? step.fault.type);
 }
 
 /** Prefix of the steady-state probes a margin run checks while the fault is in force. */

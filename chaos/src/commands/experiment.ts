@@ -156,6 +156,12 @@ function checkPlatform(experiment: Experiment, platform: Platform): void {
   }
 }
 
+/** The monitor watches what the experiment's hypothesis watches (its public GET probes). */
+const monitored = (experiment: Experiment): string[] =>
+  experiment.steadyState.probes.flatMap((p) =>
+    p.type === 'http' && (p.method ?? 'GET') === 'GET' && !p.admin ? [p.path] : [],
+  );
+
 /** Runs experiments in order with a gap, writes the reports, prints the path and verdict. */
 export async function runAndReport(options: {
   name: string;
@@ -200,16 +206,12 @@ export async function runAndReport(options: {
     for (const [i, experiment] of options.experiments.entries()) {
       if (signal.aborted) break;
       if (i > 0 && options.gapMs) await new Promise((r) => setTimeout(r, options.gapMs));
-      // the monitor watches what the experiment's hypothesis watches
-      sampler.setTargets(
-        experiment.steadyState.probes.flatMap((p) =>
-          p.type === 'http' && (p.method ?? 'GET') === 'GET' && !p.admin ? [p.path] : [],
-        ),
-      );
+      sampler.setTargets(monitored(experiment));
       results.push(await runExperiment(experiment, { platform, journal, signal }));
     }
     for (const margin of options.margins ?? []) {
       if (signal.aborted) break;
+      sampler.setTargets(monitored(margin.experiment));
       margins.push(
         await findMargin(margin, {
           run: (experiment) => runExperiment(experiment, { platform, journal, signal }),
