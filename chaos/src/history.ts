@@ -261,7 +261,8 @@ function sparkline(values: readonly (number | undefined)[]): string {
     )
     .filter(Boolean)
     .join(' ');
-  return `<svg width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img"><polyline fill="none" stroke="#1565c0" stroke-width="1.5" points="${points}"/></svg>`;
+  const title = values.map((v) => (v === undefined ? '—' : String(v))).join(', ');
+  return `<svg width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img"><title>${esc(title)}</title><polyline fill="none" stroke="#1565c0" stroke-width="1.5" points="${points}"/></svg>`;
 }
 
 /** An HTML page over every run: one row per run, one column per experiment, margins and drift. */

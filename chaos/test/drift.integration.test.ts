@@ -61,14 +61,14 @@ async function run(plant: boolean) {
         attributes: { latency: 250, jitter: 0 },
       });
   });
-  const before = await snapshotOf(localDriver);
+  const before = await snapshotOf(localDriver());
   const result = await runExperiment(experiment, {
     platform: platformFor('local'),
     journal,
     signal: new AbortController().signal,
   });
   await planted;
-  return { result, drift: driftOf(before, await snapshotOf(localDriver)) };
+  return { result, drift: driftOf(before, await snapshotOf(localDriver())) };
 }
 
 t.test('a clean run is certified clean; a leftover planted after its revert is named', async (t) => {
