@@ -14,6 +14,8 @@ import {
   planMargin,
   UNDER_FAULT,
 } from '../src/margin.js';
+import { summaryMarkdown } from '../src/report.js';
+import { reportHtml } from '../src/report-html.js';
 import { runExperiment } from '../src/runner.js';
 import { experimentWith, type FakePlatform, fakePlatform } from './support/fake-platform.js';
 
@@ -200,5 +202,32 @@ t.test('a game day carries margins, checked when it is loaded', async (t) => {
   t.throws(
     () => loadGameDay(gameday('  - { experiment: network-latency, vary: latencyMs=1..2, size: 3 }\n')),
     /size.*not a known field/s,
+  );
+});
+
+t.test('the report shows a margin: its sentence, each dose run, and the doses never reached', async (t) => {
+  const margin = await findMargin(plan50to1000(20), {
+    run: searcher(400).run,
+    signal: new AbortController().signal,
+    halted: () => undefined,
+  });
+  const summary = {
+    runId: 'r',
+    name: 'margin-lifecycle',
+    platform: 'local',
+    startedAt: '2026-12-02T04:00:00.000Z',
+    finishedAt: '2026-12-02T04:05:00.000Z',
+    results: [],
+    margins: [margin],
+  };
+  const html = reportHtml(summary, [], []);
+  t.match(html, /<h2>Margins \(breaking points\)<\/h2>/);
+  t.match(html, /holds up to 350 ms latencyMs/);
+  t.match(html, /<tr class="failed"><td>400<\/td><td>failed<\/td>/);
+  t.match(html, /not run \(the search stopped first\): 450, 500/);
+  t.match(html, /class="verdict pass"/, 'a finished search is not a failed run');
+  t.match(
+    summaryMarkdown(summary),
+    /\| 400 \| failed \| deviation during the method: under the fault: healthy/,
   );
 });
