@@ -175,13 +175,16 @@ export async function runAndReport(options: {
   target?: Target;
   /** Breaking points searched after the experiments (margin.ts); reported, not judged. */
   margins?: readonly MarginPlan[];
-}): Promise<{ dir: string; ok: boolean }> {
+  /** Where the progress view goes; stdout when absent (stderr when stdout carries `--json`). */
+  progress?: NodeJS.WritableStream;
+}): Promise<{ dir: string; ok: boolean; summary: RunSummary }> {
+  const progress = options.progress ?? process.stdout;
   assertNotHalted();
   const runId = newRunId(options.name);
   const journal = new Journal(runId, { name: options.name, platform: options.platform });
   journal.onEvent((event) => {
     const line = progressLine(event);
-    if (line) process.stdout.write(`${line}\n`);
+    if (line) progress.write(`${line}\n`);
   });
   const { signal, dispose } = interruptible(runId);
   const platform = platformFor(options.platform, options.driverOptions, options.target);
@@ -244,10 +247,10 @@ export async function runAndReport(options: {
     !signal.aborted &&
     results.length === options.experiments.length &&
     margins.every((m) => m.stopped === undefined);
-  process.stdout.write(
+  progress.write(
     `\nreport:  ${dir}/report.html\nsummary: ${dir}/summary.md\nverdict: ${ok ? 'PASSED' : 'FAILED'}\n`,
   );
-  return { dir, ok };
+  return { dir, ok, summary };
 }
 
 export function registerExperimentCommands(program: Command): void {

@@ -19,10 +19,11 @@ export function registerMarginCommand(experiment: Command): void {
     .option('--fault <name>', 'the fault step to vary, when several carry the field')
     .option('--gap <seconds>', 'pause between doses', '5')
     .option('--dry-run', 'print the doses; touch nothing')
+    .option('--json', 'print the margin as JSON on stdout (the progress view goes to stderr)')
     .action(
       async (
         file: string,
-        opts: { vary: string; steps?: string; fault?: string; gap: string; dryRun?: boolean },
+        opts: { vary: string; steps?: string; fault?: string; gap: string; dryRun?: boolean; json?: boolean },
       ) => {
         const steps = opts.steps === undefined ? DEFAULT_STEPS : Number(opts.steps);
         const gapSeconds = Number(opts.gap);
@@ -32,16 +33,23 @@ export function registerMarginCommand(experiment: Command): void {
         if (!e.platforms.includes('local')) throw new Error(`${e.id} does not run on the local lab`);
         const plan = planMargin(e, parseVary(opts.vary), steps, opts.fault);
         if (opts.dryRun) {
-          process.stdout.write(`${marginPlanLine(plan)}\n`);
+          process.stdout.write(
+            opts.json
+              ? `${JSON.stringify({ experiment: e.id, fault: plan.stepName, field: plan.field, doses: plan.doses })}\n`
+              : `${marginPlanLine(plan)}\n`,
+          );
           return;
         }
-        const { ok } = await runAndReport({
+        const { ok, dir, summary } = await runAndReport({
           name: `margin-${e.id}`,
           experiments: [],
           margins: [plan],
           platform: 'local',
           gapMs: gapSeconds * 1000,
+          ...(opts.json ? { progress: process.stderr } : {}),
         });
+        if (opts.json)
+          process.stdout.write(`${JSON.stringify({ report: dir, margin: summary.margins?.[0] }, null, 2)}\n`);
         if (!ok) process.exitCode = 1;
       },
     );
