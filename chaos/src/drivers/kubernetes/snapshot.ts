@@ -17,8 +17,14 @@ export async function kubernetesSnapshot(client: KubeClient, namespace: string):
     method: 'GET',
     path: `/apis/apps/v1/namespaces/${namespace}/deployments`,
   });
-  for (const d of deployments.items)
+  const marked = (kind: string, metadata: ObjectMeta) => {
+    const mark = markOf(metadata);
+    if (mark) out[`fault mark ${kind} ${metadata.name}`] = `${mark.tag} until ${mark.until}`;
+  };
+  for (const d of deployments.items) {
     out[`deployment ${d.metadata.name}`] = `replicas=${d.spec.replicas ?? 1}`;
+    marked('deployment', d.metadata);
+  }
   const policies = await client.send<NetworkPolicyList>({
     method: 'GET',
     path: `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies`,
