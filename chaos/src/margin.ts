@@ -185,7 +185,10 @@ export function atDose(plan: MarginPlan, dose: number): Experiment {
     );
     return [varied, ...probes];
   });
-  return { ...experiment, title: `${experiment.title} (${plan.field}=${dose})`, method };
+  // its own id per dose: each dose's load gets its own k6 folder and acknowledgements, and the
+  // journal tells the doses apart (`network-latency-at-472`)
+  const id = `${experiment.id}-at-${String(dose).replace(/[^0-9]/g, '-')}`.slice(0, 63);
+  return { ...experiment, id, title: `${experiment.title} (${plan.field}=${dose})`, method };
 }
 
 /** `latencyMs` → `ms`; a field without a unit suffix reads as a bare number. */

@@ -95,6 +95,7 @@ t.test(
     const plan = plan50to1000(10);
     const frozen = Object.freeze(plan.experiment);
     const at = atDose({ ...plan, experiment: frozen }, 457);
+    t.equal(at.id, 'lifecycle-at-457', 'its own id, so its own k6 folder and acknowledgements');
     t.match(at.method[0], { type: 'fault', fault: { latencyMs: 457, link: 'order-to-inventory' } });
     t.match(at.method[1], { type: 'probe', probe: { name: `${UNDER_FAULT}healthy` } });
     t.equal(
