@@ -196,7 +196,11 @@ export function diffRows(a: RunRecord, b: RunRecord): DiffRow[] {
     const x = a.experiments.find((e) => e.key === key);
     const y = b.experiments.find((e) => e.key === key);
     const invariants = (e: ExperimentFigures | undefined) =>
-      e === undefined ? '—' : `${e.invariantsHeld}/${e.invariantsTotal} held`;
+      e === undefined
+        ? '—'
+        : e.invariantsTotal === 0
+          ? 'none audited'
+          : `${e.invariantsHeld}/${e.invariantsTotal} held`;
     rows.push(
       [key, 'verdict', x?.verdict ?? '—', y?.verdict ?? '—', verdictChange(x?.verdict, y?.verdict)],
       [key, 'recovery', ms(x?.recoveryMs), ms(y?.recoveryMs), numberChange(x?.recoveryMs, y?.recoveryMs)],
@@ -212,11 +216,7 @@ export function diffRows(a: RunRecord, b: RunRecord): DiffRow[] {
         'invariants',
         invariants(x),
         invariants(y),
-        x && y
-          ? x.invariantsTotal - x.invariantsHeld === y.invariantsTotal - y.invariantsHeld
-            ? 'same'
-            : 'changed'
-          : '',
+        x && y ? (invariants(x) === invariants(y) ? 'same' : 'changed') : '',
       ],
     );
     const faults = [...new Set([...(x?.faults ?? []), ...(y?.faults ?? [])].map((f) => f.name))];

@@ -65,6 +65,7 @@ t.test('diff: every figure of every experiment in either run, and what changed',
     '−200 ms',
   ]);
   t.same(row(rows, 'cache-outage', 'verdict'), ['cache-outage', 'verdict', '—', 'passed', 'only in b']);
+  t.same(row(rows, 'cache-outage', 'invariants'), ['cache-outage', 'invariants', '—', 'none audited', '']);
   t.same(row(rows, 'network-latency', 'margin latencyMs'), [
     'network-latency',
     'margin latencyMs',
