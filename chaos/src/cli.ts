@@ -6,6 +6,7 @@ import { registerHaltCommand } from './commands/halt.js';
 import { registerLabCommands } from './commands/lab.js';
 import { registerLoadCommands } from './commands/load.js';
 import { registerMetricsCommand } from './commands/metrics.js';
+import { registerReportCommands } from './commands/report.js';
 import { registerRevertCommand } from './commands/revert.js';
 import { registerTargetCommand } from './commands/target.js';
 
@@ -27,6 +28,7 @@ registerMetricsCommand(program);
 registerDashboardsCommand(program);
 registerLoadCommands(program);
 registerTargetCommand(program);
+registerReportCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -5,6 +5,7 @@ import type { LoadSpan, Sample } from './chart-series.js';
 import { type Fault, faultTarget } from './experiment/schema.js';
 import { FaultKeys, type JournalEvent } from './journal.js';
 import type { RunSummary } from './report.js';
+import { driftHtml, marginsHtml } from './report-sections.js';
 
 /**
  * The game-day report as one self-contained HTML file: Chart.js and its annotation plugin are
@@ -101,7 +102,8 @@ export function reportHtml(
   windows: readonly Window[],
   loads: readonly LoadSpan[] = [],
 ): string {
-  const ok = summary.results.length > 0 && summary.results.every((r) => r.verdict === 'passed');
+  const ran = summary.results.length + (summary.margins?.length ?? 0);
+  const ok = ran > 0 && summary.results.every((r) => r.verdict === 'passed');
   const data = JSON.stringify({ samples, windows, loads, results: summary.results }).replace(/</g, '\\u003c');
   const rows = summary.results
     .map(
@@ -181,7 +183,7 @@ ${rows}
 ${invariantRows || '<tr><td colspan="5">no experiment named invariants to audit</td></tr>'}
 </tbody>
 </table>
-<script>${script('chart.js', 'chart.umd.min.js')}</script>
+${marginsHtml(summary.margins ?? [])}${driftHtml(summary.drift)}<script>${script('chart.js', 'chart.umd.min.js')}</script>
 <script>${script('chartjs-plugin-annotation', 'chartjs-plugin-annotation.min.js')}</script>
 <script>
 const data = ${data};

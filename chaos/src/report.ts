@@ -2,7 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ANNOTATIONS_FILE, annotationsFor } from './annotations.js';
 import { loadSpans } from './chart-series.js';
+import { type Drift, driftLines } from './drift.js';
 import type { Journal } from './journal.js';
+import type { MarginResult } from './margin.js';
 import { faultWindows, reportHtml } from './report-html.js';
 import type { ExperimentResult } from './runner.js';
 import type { Sample } from './telemetry.js';
@@ -19,6 +21,10 @@ export interface RunSummary {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly results: readonly ExperimentResult[];
+  /** Breaking points the run searched (margin.ts); not part of the verdict. */
+  readonly margins?: readonly MarginResult[];
+  /** What differs on the platform between before and after the run (drift.ts). */
+  readonly drift?: Drift;
 }
 
 export const passed = (summary: RunSummary): boolean => summary.results.every((r) => r.verdict === 'passed');
@@ -34,8 +40,9 @@ export function summaryMarkdown(summary: RunSummary): string {
     '',
     `Run \`${summary.runId}\` on ${summary.platform}, ${summary.startedAt} → ${summary.finishedAt}.`,
     '',
-    '| experiment | verdict | faults verified | abort reaction | recovery |',
-    '|---|---|---|---|---|',
+    ...(summary.results.length > 0
+      ? ['| experiment | verdict | faults verified | abort reaction | recovery |', '|---|---|---|---|---|']
+      : []),
     ...summary.results.map(
       (r) =>
         `| ${r.id} | ${r.verdict} | ${r.faults.filter((f) => f.effect?.verified).length}/${r.faults.length} | ${
@@ -71,7 +78,23 @@ export function summaryMarkdown(summary: RunSummary): string {
       }
     }
   }
+  lines.push(...marginsMarkdown(summary.margins ?? []));
+  if (summary.drift)
+    lines.push('', '## Drift certificate', '', ...driftLines(summary.drift).map((l) => `- ${l}`));
   return `${lines.join('\n')}\n`;
+}
+
+function marginsMarkdown(margins: readonly MarginResult[]): string[] {
+  return margins.flatMap((m) => [
+    '',
+    `## Margin: ${m.experiment}, ${m.field}`,
+    '',
+    `**${m.sentence}**`,
+    '',
+    `| ${m.field} | verdict | why |`,
+    '|---|---|---|',
+    ...m.runs.map((r) => `| ${r.dose} | ${r.verdict} | ${r.reasons.join('; ') || '—'} |`),
+  ]);
 }
 
 export function junitXml(summary: RunSummary): string {
@@ -128,6 +151,8 @@ export function writeReports(
     join(journal.dir, ANNOTATIONS_FILE),
     `${JSON.stringify(annotationsFor(windows, origin, summary.runId), null, 2)}\n`,
   );
+  // the raw series, for `cloudcafe report diff` and the trend page (history.ts)
+  writeFileSync(join(journal.dir, 'samples.json'), `${JSON.stringify(samples)}\n`);
   writeFileSync(join(journal.dir, 'summary.md'), summaryMarkdown(summary));
   writeFileSync(join(journal.dir, 'junit.xml'), junitXml(summary));
   writeFileSync(join(journal.dir, 'results.json'), `${JSON.stringify(summary, null, 2)}\n`);

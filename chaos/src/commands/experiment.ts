@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { driftOf, driftProgressLine, snapshotOf } from '../drift.js';
 import { addDriverFlags, type DriverOptions, driverOptionsFrom } from '../drivers/index.js';
 import {
   DocumentError,
@@ -10,13 +11,21 @@ import {
 } from '../experiment/load.js';
 import { durationMs, type Experiment, PLATFORMS, type Platform } from '../experiment/schema.js';
 import { Journal, type JournalEvent, newRunId } from '../journal.js';
+import {
+  findMargin,
+  type MarginPlan,
+  type MarginResult,
+  marginPlanLine,
+  marginProgressLine,
+} from '../margin.js';
 import { platformFor } from '../platform.js';
 import { passed, type RunSummary, writeReports } from '../report.js';
 import { type ExperimentResult, plan, runExperiment } from '../runner.js';
 import { table } from '../table.js';
 import { type Target, targetFromFile } from '../target.js';
 import { runSeries, startSampler } from '../telemetry.js';
-import { assertNotHalted } from './halt.js';
+import { assertNotHalted, haltedSince } from './halt.js';
+import { registerMarginCommand } from './margin.js';
 
 /** One readable line per journal event: the live progress view of a run. */
 function progressLine(event: JournalEvent): string | undefined {
@@ -78,7 +87,7 @@ function progressLine(event: JournalEvent): string | undefined {
         (event.reasons as string[]).length > 0 ? ` — ${(event.reasons as string[]).join('; ')}` : ''
       }`;
     default:
-      return undefined;
+      return marginProgressLine(event) ?? driftProgressLine(event);
   }
 }
 
@@ -147,6 +156,12 @@ function checkPlatform(experiment: Experiment, platform: Platform): void {
   }
 }
 
+/** The monitor watches what the experiment's hypothesis watches (its public GET probes). */
+const monitored = (experiment: Experiment): string[] =>
+  experiment.steadyState.probes.flatMap((p) =>
+    p.type === 'http' && (p.method ?? 'GET') === 'GET' && !p.admin ? [p.path] : [],
+  );
+
 /** Runs experiments in order with a gap, writes the reports, prints the path and verdict. */
 export async function runAndReport(options: {
   name: string;
@@ -158,19 +173,27 @@ export async function runAndReport(options: {
   driverOptions?: DriverOptions;
   /** What judges and audits the run; the local lab's state file when absent. */
   target?: Target;
-}): Promise<{ dir: string; ok: boolean }> {
+  /** Breaking points searched after the experiments (margin.ts); reported, not judged. */
+  margins?: readonly MarginPlan[];
+  /** Where the progress view goes; stdout when absent (stderr when stdout carries `--json`). */
+  progress?: NodeJS.WritableStream;
+}): Promise<{ dir: string; ok: boolean; summary: RunSummary }> {
+  const progress = options.progress ?? process.stdout;
   assertNotHalted();
   const runId = newRunId(options.name);
   const journal = new Journal(runId, { name: options.name, platform: options.platform });
   journal.onEvent((event) => {
     const line = progressLine(event);
-    if (line) process.stdout.write(`${line}\n`);
+    if (line) progress.write(`${line}\n`);
   });
   const { signal, dispose } = interruptible(runId);
   const platform = platformFor(options.platform, options.driverOptions, options.target);
   const origin = Date.now();
   const startedAt = new Date(origin).toISOString();
   const results: ExperimentResult[] = [];
+  const margins: MarginResult[] = [];
+  // what chaos can change on the platform, before anything runs: the drift certificate's base
+  const before = await snapshotOf(platform.driver);
   // the sampler rests its monitor while the journal says background load runs
   const sampler = startSampler(platform.target, journal, origin);
   try {
@@ -187,18 +210,28 @@ export async function runAndReport(options: {
     for (const [i, experiment] of options.experiments.entries()) {
       if (signal.aborted) break;
       if (i > 0 && options.gapMs) await new Promise((r) => setTimeout(r, options.gapMs));
-      // the monitor watches what the experiment's hypothesis watches
-      sampler.setTargets(
-        experiment.steadyState.probes.flatMap((p) =>
-          p.type === 'http' && (p.method ?? 'GET') === 'GET' && !p.admin ? [p.path] : [],
-        ),
-      );
+      sampler.setTargets(monitored(experiment));
       results.push(await runExperiment(experiment, { platform, journal, signal }));
+    }
+    for (const margin of options.margins ?? []) {
+      if (signal.aborted) break;
+      sampler.setTargets(monitored(margin.experiment));
+      margins.push(
+        await findMargin(margin, {
+          run: (experiment) => runExperiment(experiment, { platform, journal, signal }),
+          signal,
+          halted: () => haltedSince()?.since,
+          gapMs: options.gapMs ?? 0,
+          log: (type, detail) => journal.record(type, detail),
+        }),
+      );
     }
   } finally {
     dispose();
     await sampler.stop();
   }
+  const drift = driftOf(before, await snapshotOf(platform.driver));
+  journal.record('drift', { drift });
   const summary: RunSummary = {
     runId,
     name: options.name,
@@ -206,18 +239,27 @@ export async function runAndReport(options: {
     startedAt,
     finishedAt: new Date().toISOString(),
     results,
+    ...(margins.length > 0 ? { margins } : {}),
+    drift,
   };
   const samples = await runSeries(sampler, journal.events, origin, Date.now());
   const dir = writeReports(journal, summary, samples, origin);
-  const ok = passed(summary) && !signal.aborted && results.length === options.experiments.length;
-  process.stdout.write(
+  const ok =
+    passed(summary) &&
+    !signal.aborted &&
+    results.length === options.experiments.length &&
+    margins.every((m) => m.stopped === undefined);
+  progress.write(
     `\nreport:  ${dir}/report.html\nsummary: ${dir}/summary.md\nverdict: ${ok ? 'PASSED' : 'FAILED'}\n`,
   );
-  return { dir, ok };
+  return { dir, ok, summary };
 }
 
 export function registerExperimentCommands(program: Command): void {
-  const experiment = program.command('experiment').description('chaos experiments: validate, list, run');
+  const experiment = program
+    .command('experiment')
+    .description('chaos experiments: validate, list, run, margin');
+  registerMarginCommand(experiment);
 
   experiment
     .command('validate')
@@ -303,14 +345,14 @@ export function registerExperimentCommands(program: Command): void {
       >[0],
     ) => {
       const platform = parsePlatform(opts.platform);
-      const { gameday, experiments } = loadGameDay(gameDayFile(name));
+      const { gameday, experiments, margins } = loadGameDay(gameDayFile(name));
       for (const e of experiments) checkPlatform(e, platform);
       const driverOptions = driverOptionsFrom(opts);
       if (opts.dryRun || (platform !== 'local' && !opts.yes)) {
         process.stdout.write(
           `${gameday.title}: warm-up ${gameday.warmup}, ${gameday.gap} between experiments\n${experiments
             .map((e) => plan(e, platform, driverOptions).join('\n'))
-            .join('\n')}\n`,
+            .join('\n')}\n${margins.map((m) => `${marginPlanLine(m)}\n`).join('')}`,
         );
         return;
       }
@@ -321,6 +363,7 @@ export function registerExperimentCommands(program: Command): void {
         platform,
         warmupMs: durationMs(gameday.warmup),
         gapMs: durationMs(gameday.gap),
+        margins,
         driverOptions,
         ...(opts.target ? { target: targetFromFile(opts.target) } : {}),
       });

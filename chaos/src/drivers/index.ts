@@ -20,7 +20,15 @@ export function driverFor(platform: Platform, options: DriverOptions = {}): Driv
   }
 }
 
-export type { ActiveFault, Driver, DriverOptions, Effect, InjectContext, JournalledFault } from './types.js';
+export type {
+  ActiveFault,
+  Driver,
+  DriverOptions,
+  Effect,
+  InjectContext,
+  JournalledFault,
+  PlatformSnapshot,
+} from './types.js';
 
 /** Command-line flags → driver options; the flags are declared once, in `addDriverFlags`. */
 export function driverOptionsFrom(flags: {

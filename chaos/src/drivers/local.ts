@@ -16,6 +16,7 @@ import {
 } from '@cloudcafe/local-platform';
 import type { Fault } from '../experiment/schema.js';
 import { labTarget, type Target } from '../target.js';
+import { localSnapshot } from './local-snapshot.js';
 import type { ActiveFault, Driver, Effect, InjectContext } from './types.js';
 
 /**
@@ -517,6 +518,7 @@ export function localDriver(target: Target = labTarget): Driver {
   return {
     platform: 'local',
     unsupported: () => undefined,
+    snapshot: () => localSnapshot(services),
     async inject(fault, tag, context) {
       const durationMs = context?.durationMs ?? 60_000;
       // held by the daemon before it acts: the fault's end holds even if this process dies

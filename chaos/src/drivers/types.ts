@@ -69,6 +69,13 @@ export interface DriverOptions {
   readonly target?: Target;
 }
 
+/**
+ * Everything chaos can change on a platform, read at one moment, as `what → state` (e.g.
+ * `toxic order-to-inventory/cloudcafe-…-0` → `latency downstream latency=300 jitter=0`). Two
+ * of them, before and after a run, are the drift certificate (drift.ts).
+ */
+export type PlatformSnapshot = Readonly<Record<string, string>>;
+
 /** One platform's way of injecting the fault vocabulary. */
 export interface Driver {
   readonly platform: string;
@@ -86,4 +93,6 @@ export interface Driver {
    * daemon, FIS durations).
    */
   sweep?(options: { readonly expiredOnly: boolean; readonly dryRun?: boolean }): Promise<SweptFault[]>;
+  /** What chaos can change on the platform, as it is now; touches nothing. */
+  snapshot?(): Promise<PlatformSnapshot>;
 }

@@ -5,7 +5,15 @@ import type { TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { LineCounter, parseDocument } from 'yaml';
 import { driverFor } from '../drivers/index.js';
-import { durationMs, Experiment, GameDay, MAX_FAULT_MS, type Platform } from './schema.js';
+import { type MarginPlan, parseVary, planMargin } from '../margin.js';
+import {
+  durationMs,
+  Experiment,
+  GameDay,
+  MAX_FAULT_MS,
+  type MarginRequest,
+  type Platform,
+} from './schema.js';
 
 /**
  * Reads and validates experiment and game-day files. Every problem is reported with its path
@@ -192,19 +200,47 @@ export function loadExperiment(file: string): Experiment {
   return parse<Experiment>(resolve(file), Experiment, (doc) => semanticProblems(doc, links));
 }
 
-export function loadGameDay(file: string): { gameday: GameDay; experiments: Experiment[] } {
-  const gameday = parse<GameDay>(resolve(file), GameDay, (doc) =>
-    doc.experiments
+const hasExperiment = (id: string) => listExperimentFiles().some((f) => f.endsWith(`/${id}.yaml`));
+
+/** A game day's margin request, planned: refused here, with its path, if it cannot run. */
+function marginPlanOf(request: MarginRequest): MarginPlan {
+  const experiment = loadExperiment(join(EXPERIMENTS_DIR, `${request.experiment}.yaml`));
+  return planMargin(experiment, parseVary(request.vary), request.steps, request.fault);
+}
+
+export function loadGameDay(file: string): {
+  gameday: GameDay;
+  experiments: Experiment[];
+  margins: MarginPlan[];
+} {
+  const gameday = parse<GameDay>(resolve(file), GameDay, (doc) => [
+    ...doc.experiments
       .map((id, i) => ({ id, i }))
-      .filter(({ id }) => !listExperimentFiles().some((f) => f.endsWith(`/${id}.yaml`)))
+      .filter(({ id }) => !hasExperiment(id))
       .map(({ id, i }) => ({
         path: `/experiments/${i}`,
         message: `no experiment ${id} in chaos/experiments`,
       })),
-  );
+    ...(doc.margins ?? []).flatMap((request, i) => {
+      if (!hasExperiment(request.experiment))
+        return [
+          {
+            path: `/margins/${i}/experiment`,
+            message: `no experiment ${request.experiment} in chaos/experiments`,
+          },
+        ];
+      try {
+        marginPlanOf(request);
+        return [];
+      } catch (error) {
+        return [{ path: `/margins/${i}`, message: (error as Error).message }];
+      }
+    }),
+  ]);
   return {
     gameday,
     experiments: gameday.experiments.map((id) => loadExperiment(join(EXPERIMENTS_DIR, `${id}.yaml`))),
+    margins: (gameday.margins ?? []).map(marginPlanOf),
   };
 }
 

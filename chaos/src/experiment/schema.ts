@@ -286,6 +286,27 @@ export const Experiment = Type.Object(
 );
 export type Experiment = Static<typeof Experiment>;
 
+/**
+ * A breaking-point search (`cloudcafe experiment margin`, chaos/src/margin.ts) a game day runs
+ * after its experiments: the named experiment again and again, one fault field raised step by
+ * step until the hypothesis fails.
+ */
+export const MarginRequest = Type.Object(
+  {
+    experiment: Id,
+    vary: Type.String({
+      pattern: '^[A-Za-z][A-Za-z0-9]*=-?[0-9]+(\\.[0-9]+)?\\.\\.-?[0-9]+(\\.[0-9]+)?$',
+      description: '<fault-field>=<from>..<to>, e.g. latencyMs=50..1000',
+    }),
+    /** How many doses at most, the first and the last included. */
+    steps: Type.Optional(Type.Integer({ minimum: 2, maximum: 50 })),
+    /** The fault step to vary, by name; needed only when several carry the field. */
+    fault: Type.Optional(Name),
+  },
+  { additionalProperties: false },
+);
+export type MarginRequest = Static<typeof MarginRequest>;
+
 export const GameDay = Type.Object(
   {
     id: Id,
@@ -296,6 +317,8 @@ export const GameDay = Type.Object(
     /** Between experiments, so one's aftermath does not colour the next. */
     gap: Duration,
     experiments: Type.Array(Id, { minItems: 1 }),
+    /** Breaking points searched after the experiments; shown in the report, not in the verdict. */
+    margins: Type.Optional(Type.Array(MarginRequest)),
   },
   { additionalProperties: false },
 );

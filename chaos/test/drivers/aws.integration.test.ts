@@ -1,7 +1,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  DisableAlarmActionsCommand,
+  EnableAlarmActionsCommand,
+  PutMetricAlarmCommand,
+} from '@aws-sdk/client-cloudwatch';
 import {
   CreateExperimentTemplateCommand,
   DeleteExperimentTemplateCommand,
@@ -9,9 +14,11 @@ import {
   GetExperimentCommand,
   GetExperimentTemplateCommand,
   ListExperimentTemplatesCommand,
+  StopExperimentCommand,
 } from '@aws-sdk/client-fis';
 import { labPaths, localAwsEnv, readLabState } from '@cloudcafe/local-platform';
 import t from 'tap';
+import { type Drift, driftOf, snapshotOf } from '../../src/drift.js';
 import { awsDriver } from '../../src/drivers/aws/driver.js';
 import { fisTemplate, isoDuration } from '../../src/drivers/aws/template.js';
 import type { InjectContext } from '../../src/drivers/types.js';
@@ -353,5 +360,48 @@ t.test(
       ['aws:cloudwatch:alarm', 'aws:cloudwatch:alarm'],
     );
     t.match(lines.join('\n'), /Tasks: aws:ecs:task PERCENT\(50\) tagged cloudcafe:chaos=allowed/);
+  },
+);
+
+t.test(
+  'drift: a stopped experiment leaves none; one left running and alarm actions disabled are named (emulator FIS)',
+  async (t) => {
+    // Prepare
+    const driver = awsDriver({ roleArn: ROLE }, { pollMs: 100 });
+    const mine = (drift: Drift) =>
+      drift.entries.filter((e) => e.what.startsWith('alarm ') || ids.some((id) => e.what.endsWith(id)));
+    const ids: string[] = [];
+    const idOf = (c: ReturnType<typeof context>) =>
+      String(c.events.filter((e) => e.type === 'revert-info').at(-1)?.detail.experimentId);
+    const before = await snapshotOf(driver);
+    const reverted = context();
+    const active = await driver.inject({ type: 'kill', process: 'order' }, 'cloudcafe-drift-0', reverted.ctx);
+    ids.push(idOf(reverted));
+    await active.revert();
+    const afterClean = await snapshotOf(driver);
+
+    // Act: what a careless run leaves: an experiment still running, an alarm's actions disabled
+    const leftover = context();
+    await driver.inject({ type: 'kill', process: 'order' }, 'cloudcafe-drift-1', leftover.ctx);
+    ids.push(idOf(leftover));
+    await cloudwatch.send(new DisableAlarmActionsCommand({ AlarmNames: [ALARMS[0] as string] }));
+    t.teardown(async () => {
+      await cloudwatch.send(new EnableAlarmActionsCommand({ AlarmNames: [ALARMS[0] as string] }));
+      await fis.send(new StopExperimentCommand({ id: ids[1] })).catch(() => {});
+    });
+    const drift = driftOf(before, await snapshotOf(driver));
+
+    // Assess
+    const clean = driftOf(before, afterClean);
+    t.ok(clean.certified);
+    t.same(mine(clean), [], 'the stopped experiment is not drift; no alarm changed');
+    const [alarm, experiment, ...rest] = mine(drift);
+    t.equal(alarm?.what, `alarm ${ALARMS[0]}`);
+    t.match(alarm?.after, /, actions disabled$/);
+    t.notMatch(alarm?.before, /actions disabled/);
+    t.equal(experiment?.what, `fis experiment ${ids[1]}`);
+    t.equal(experiment?.before, undefined, 'not there before the run');
+    t.match(experiment?.after, /^(pending|initiating|running) \(template /);
+    t.same(rest, []);
   },
 );

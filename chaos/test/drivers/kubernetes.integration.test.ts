@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from '@cloudcafe/local-platform';
 import t from 'tap';
+import { driftOf, snapshotOf } from '../../src/drift.js';
 import { kubernetesDriver } from '../../src/drivers/kubernetes/driver.js';
 import type { DriverOptions, InjectContext } from '../../src/drivers/types.js';
 import {
@@ -571,5 +572,53 @@ t.test(
     // Assess
     t.same(writes(calls), [], 'no write reached the API');
     t.same(await versionsOf(NAMESPACE, 'networkpolicies'), before);
+  },
+);
+
+// ── drift certificate ─────────────────────────────────────────────────────────────────────
+
+t.test(
+  'drift: a reverted pause leaves none; a workload left scaled down and a planted policy are named',
+  async (t) => {
+    // Prepare
+    const driver = driverFor();
+    const before = await snapshotOf(driver);
+    const active = await driver.inject(
+      { type: 'pause', process: 'inventory' },
+      'cloudcafe-drift-0',
+      context().ctx,
+    );
+    await active.verify();
+    await active.revert();
+    const afterClean = await snapshotOf(driver);
+
+    // Act: what a careless run leaves: menu paused and never reverted, a policy of its own
+    await driver.inject({ type: 'pause', process: 'menu' }, 'cloudcafe-drift-1', context().ctx);
+    await cp.kubectl(
+      ['apply', '--server-side', '-f', '-'],
+      JSON.stringify(ownPolicy(NAMESPACE, 'drift-leftover')),
+    );
+    t.teardown(async () => {
+      await cp.kubectl(['-n', NAMESPACE, 'delete', 'networkpolicy', 'drift-leftover']).catch(() => '');
+      await driver.sweep?.({ expiredOnly: false }); // menu back to 2 replicas, its mark removed
+      await available(NAMESPACE, 'menu');
+    });
+    const drift = driftOf(before, await snapshotOf(driver));
+
+    // Assess
+    t.same(driftOf(before, afterClean), { certified: true, entries: [] }, 'handed back as found');
+    t.same(
+      // a policy's spec by its first characters, a mark by its tag (its deadline moves)
+      drift.entries.map((e) => [
+        e.what,
+        e.before,
+        e.after?.startsWith('{') ? e.after.slice(0, 16) : e.after?.split(' until ')[0],
+      ]),
+      [
+        ['deployment menu', 'replicas=2', 'replicas=0'],
+        ['fault mark deployment menu', undefined, 'cloudcafe-drift-1'],
+        ['networkpolicy drift-leftover', undefined, '{"podSelector":{'],
+      ],
+    );
   },
 );

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-fis';
 import type { Fault } from '../../experiment/schema.js';
 import type { ActiveFault, Driver, DriverOptions, Effect, InjectContext, JournalledFault } from '../types.js';
+import { awsSnapshot } from './snapshot.js';
 import {
   DEFAULT_ROLE_NAME,
   defaultStopAlarms,
@@ -227,6 +228,7 @@ export function awsDriver(options: DriverOptions, tuning: AwsTuning = { pollMs: 
     platform: 'aws',
     unsupported: (fault) => unmapped(fault),
     plan: (fault, tag, durationMs) => plan(s, fault, tag, durationMs),
+    snapshot: () => awsSnapshot(aws().fis, aws().cloudwatch),
     async inject(fault, tag, ctx) {
       const { fis, cloudwatch } = aws();
       return fisFault(fis, cloudwatch, s, tuning, fault, tag, ctx);

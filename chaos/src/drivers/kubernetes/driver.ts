@@ -23,6 +23,7 @@ import {
   selectorOf,
 } from './api.js';
 import { type FaultMark, isExpired, markCalls, markOf, withMark } from './marks.js';
+import { kubernetesSnapshot } from './snapshot.js';
 
 /**
  * The kubernetes driver: faults through the Kubernetes API, on workloads that opted in with the
@@ -502,6 +503,7 @@ export function kubernetesDriver(options: DriverOptions): Driver {
     platform: 'kubernetes',
     unsupported,
     plan: (fault, tag) => plan(s, fault, tag),
+    snapshot: () => kubernetesSnapshot(kube(), s.namespace),
     async inject(fault, tag, ctx) {
       switch (fault.type) {
         case 'kill':
