@@ -163,13 +163,26 @@ t.test('no-charge-without-order fails on a charge for a cancelled order, until i
   // reaches the gateway anyway
   const before = await verdict('no-charge-without-order');
   const proxy = new ToxiproxyClient(`http://${HOST}:${lab().ports.toxiproxy}`);
-  await proxy.setEnabled('order-to-sqs', false);
-  t.teardown(() => proxy.setEnabled('order-to-sqs', true));
+  // A slow inventory link holds the attach (and so the payment request, written when it lands)
+  // back; cutting the link while it is in flight fails it. So the cancel lands before any
+  // payment request exists, and nothing can be in doubt (ADR 0016).
+  await proxy.addToxic('order-to-inventory', {
+    name: 'audit-planted-slow',
+    type: 'latency',
+    stream: 'downstream',
+    attributes: { latency: 3000, jitter: 0 },
+  });
+  t.teardown(async () => {
+    await proxy.setEnabled('order-to-inventory', true);
+    await proxy.removeToxic('order-to-inventory', 'audit-planted-slow').catch(() => {});
+  });
   const order = await place();
+  await proxy.setEnabled('order-to-inventory', false);
   const cancelled = await api<Order>('POST', `/api/orders/${order.orderId}/cancel`);
   t.equal(cancelled.status, 200);
   t.equal(cancelled.body.status, 'cancelled');
-  await proxy.setEnabled('order-to-sqs', true);
+  await proxy.setEnabled('order-to-inventory', true);
+  await proxy.removeToxic('order-to-inventory', 'audit-planted-slow');
   const charge = await chargeAtGateway(order, order.orderId);
 
   // Act

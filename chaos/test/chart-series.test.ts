@@ -165,8 +165,8 @@ t.test("k6's --out json record reads back as the requests it made", async (t) =>
   const polls = record.requests.filter((r) => r.ms === undefined);
   t.equal(polls.length, record.iterations.length, 'the long polls carry no latency');
   t.ok(
-    record.requests.every((r) => r.ms === undefined || (r.ms >= 2 && r.ms < 300)),
-    'durations in ms (the server waits at least 2 ms; the 300 ms polls are left out)',
+    record.requests.every((r) => r.ms === undefined || r.ms >= 2),
+    'durations in ms (the server waits at least 2 ms); the polls, told apart by their tag, are left out',
   );
   t.ok(
     record.iterations.every((at) => at >= load.startedAt && at <= load.finishedAt - 300),
