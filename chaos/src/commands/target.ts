@@ -53,9 +53,12 @@ export async function writeAwsTarget(options: AwsTargetOptions): Promise<{ file:
   const cloudformation = new CloudFormationClient(config);
   const secrets = new SecretsManagerClient(config);
   try {
-    const [gateway, clusterHost, adminToken, aurora] = await Promise.all([
+    // the stacks first: a region or account without them is named as such, not as a missing secret
+    const [gateway, clusterHost] = await Promise.all([
       output(cloudformation, STACK_NAMES.edge, STACK_OUTPUTS.publicUrl),
       output(cloudformation, STACK_NAMES.data, STACK_OUTPUTS.ordersDatabaseHost),
+    ]);
+    const [adminToken, aurora] = await Promise.all([
       secret(secrets, SECRET_NAMES.adminToken),
       secret(secrets, SECRET_NAMES.auroraCredentials),
     ]);
