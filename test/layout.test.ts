@@ -3,11 +3,12 @@ import { join, relative } from 'node:path';
 import t from 'tap';
 
 // The layout rules of the repository, checked on the source itself (no lab, no engine):
-// - imports go one way: services import only the shared packages; the local platform and the
-//   CDK app import the shared packages; the orchestrator (chaos) imports the shared packages
-//   and the local platform; a workspace declares every workspace it imports; no cycles;
+// - imports go one way: services import only the shared packages (packages/); each platform
+//   (platforms/<name>) imports the shared packages and the chaos interface, never the core or
+//   another platform; the orchestrator (chaos) imports the shared packages, the interface and
+//   the platforms it wires in; a workspace declares every workspace it imports; no cycles;
 // - no relative import reaches into another workspace;
-// - each name the platforms share (services/contracts/src/platform.ts) is written once.
+// - each name the platforms share (packages/contracts/src/platform.ts) is written once.
 
 const ROOT = join(import.meta.dirname, '..');
 const rootPackage = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { workspaces: string[] };
@@ -41,14 +42,22 @@ const SHARED = ['@cloudcafe/contracts', '@cloudcafe/kit'];
 const SERVICES = ['order', 'inventory', 'payment', 'menu', 'loyalty', 'analytics'].map(
   (s) => `@cloudcafe/${s}`,
 );
+const PLATFORM = [...SHARED, '@cloudcafe/chaos-interface'];
 const ALLOWED: Record<string, readonly string[]> = {
   '@cloudcafe/contracts': [],
   '@cloudcafe/kit': ['@cloudcafe/contracts'],
+  '@cloudcafe/chaos-interface': SHARED,
   ...Object.fromEntries(SERVICES.map((s) => [s, SHARED])),
   '@cloudcafe/test-support': [...SHARED, '@cloudcafe/local-platform'],
-  '@cloudcafe/local-platform': SHARED,
-  '@cloudcafe/cdk': SHARED,
-  '@cloudcafe/chaos': [...SHARED, '@cloudcafe/local-platform'],
+  '@cloudcafe/local-platform': PLATFORM,
+  '@cloudcafe/kubernetes-platform': PLATFORM,
+  '@cloudcafe/aws-platform': PLATFORM,
+  '@cloudcafe/chaos': [
+    ...PLATFORM,
+    '@cloudcafe/local-platform',
+    '@cloudcafe/kubernetes-platform',
+    '@cloudcafe/aws-platform',
+  ],
   '@cloudcafe/load-tests': [],
 };
 
@@ -128,7 +137,7 @@ t.test('the workspace graph has no cycle', async (t) => {
 });
 
 t.test('each shared platform name is written once, in the registry', async (t) => {
-  const registryFile = join(ROOT, 'services/contracts/src/platform.ts');
+  const registryFile = join(ROOT, 'packages/contracts/src/platform.ts');
   const registry = readFileSync(registryFile, 'utf8');
   // every quoted value in the registry that names something (tags, labels, namespaces, alarms)
   // (the bare 'cloudcafe', the namespace and cluster name, is also the CLI's and the lab

@@ -1,4 +1,4 @@
-import type { Driver, PlatformSnapshot } from './drivers/types.js';
+import type { Driver, PlatformSnapshot } from '@cloudcafe/chaos-interface';
 import type { JournalEvent } from './journal.js';
 
 /**

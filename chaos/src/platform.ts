@@ -1,6 +1,6 @@
+import type { Driver, DriverOptions } from '@cloudcafe/chaos-interface';
 import { type AuditOptions, audit, type InvariantResult } from './audit.js';
 import { driverFor } from './drivers/index.js';
-import type { Driver, DriverOptions } from './drivers/types.js';
 import type { Platform as PlatformName, Probe } from './experiment/schema.js';
 import { type ProbeContext, type ProbeResult, runProbe, runProbeOnce } from './probes.js';
 import { labTarget, missingTarget, type Target } from './target.js';

@@ -1,6 +1,6 @@
+import type { DriverOptions } from '@cloudcafe/chaos-interface';
 import type { InvariantResult } from './audit.js';
 import { driverFor } from './drivers/index.js';
-import type { DriverOptions } from './drivers/types.js';
 import {
   durationMs,
   type Experiment,

@@ -1,83 +1,18 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { ORDERS_DATABASE } from '@cloudcafe/contracts';
-import {
-  adminTokenFile,
-  awsEndpointUrl,
-  HOST,
-  LOCAL_AWS_CREDENTIALS,
-  LOCAL_AWS_REGION,
-  labPaths,
-  PORTS,
-  readLabState,
-} from '@cloudcafe/local-platform';
+import type { DataSources, Target } from '@cloudcafe/chaos-interface';
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
 
-/**
- * What judges a run: the system's public entry and admin credential (the probes, the load, the
- * service faults) and the data sources the audit reads each business record from. The local
- * lab's comes from its state file and its ports; any other system — the lab reached from
- * elsewhere, a cluster behind port-forwards, a deployed stack — from a target file
- * (`--target <file>`), and then nothing of `.cloudcafe/` is read.
- */
-export interface Target {
-  readonly gateway: () => string;
-  readonly adminToken: () => string;
-  readonly sources: () => DataSources;
-}
-
-/** The AWS APIs the audit and the run's charts read. */
-export type AwsApi = 'dynamodb' | 'sqs' | 's3' | 'cloudwatch';
-
-export interface AwsAccess {
-  readonly region: string;
-  /** An endpoint per API, for an emulator; an API not listed goes to its AWS endpoint. */
-  readonly endpoints: Readonly<Partial<Record<AwsApi, string>>>;
-  /** Fixed credentials (an emulator's); absent: the SDK's standard chain (env, profile, role). */
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
-}
-
-export interface DataSources {
-  /** The order service's PostgreSQL (orders, outbox); PGPASSWORD and the other PG* variables apply. */
-  readonly ordersDatabase: string;
-  readonly aws: AwsAccess;
-  /** The payment gateway's call-log API; absent where the processor has none (the real one). */
-  readonly paymentGateway?: string;
-}
-
-/** The SDK client settings for one API of a target. */
-export function awsClientConfig(aws: AwsAccess, api: AwsApi) {
-  const endpoint = aws.endpoints[api];
-  return {
-    region: aws.region,
-    ...(endpoint ? { endpoint } : {}),
-    ...(aws.credentials ? { credentials: aws.credentials } : {}),
-  };
-}
-
-/** The running local lab, read from `.cloudcafe/` and its ports when a probe or the audit runs. */
-export const labTarget: Target = {
-  gateway() {
-    const state = readLabState(labPaths());
-    if (!state) throw new Error('the lab is not up: run `npx cloudcafe lab up` first');
-    return state.gateway;
-  },
-  adminToken: () => readFileSync(adminTokenFile(labPaths()), 'utf8').trim(),
-  sources: () => ({
-    ordersDatabase: `postgres://cloudcafe@${HOST}:${PORTS.postgres}/${ORDERS_DATABASE}`,
-    aws: {
-      region: LOCAL_AWS_REGION,
-      endpoints: {
-        dynamodb: awsEndpointUrl('dynamodb'),
-        sqs: awsEndpointUrl('sqs'),
-        s3: awsEndpointUrl('s3'),
-        cloudwatch: awsEndpointUrl('cloudwatch'),
-      },
-      credentials: LOCAL_AWS_CREDENTIALS,
-    },
-    paymentGateway: `http://${HOST}:${PORTS.paymentGatewaySimulator}`,
-  }),
-};
+// The target's shape is the chaos interface's (platforms build theirs; the local one is the
+// lab's `labTarget`); this module adds the targets the core itself makes: none, or a file.
+export {
+  type AwsAccess,
+  type AwsApi,
+  awsClientConfig,
+  type DataSources,
+  type Target,
+} from '@cloudcafe/chaos-interface';
+export { labTarget } from '@cloudcafe/local-platform';
 
 /**
  * A platform with no target of its own (kubernetes or aws run without `--target`): every probe

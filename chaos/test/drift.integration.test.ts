@@ -1,10 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ToxiproxyClient } from '@cloudcafe/local-platform';
+import { localDriver, ToxiproxyClient } from '@cloudcafe/local-platform';
 import t from 'tap';
 import { driftLines, driftOf, snapshotOf } from '../src/drift.js';
-import { localDriver } from '../src/drivers/local.js';
 import type { Experiment } from '../src/experiment/schema.js';
 import { Journal } from '../src/journal.js';
 import { platformFor } from '../src/platform.js';

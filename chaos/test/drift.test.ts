@@ -1,6 +1,6 @@
+import type { Driver } from '@cloudcafe/chaos-interface';
 import t from 'tap';
 import { driftLines, driftOf, snapshotOf } from '../src/drift.js';
-import type { Driver } from '../src/drivers/types.js';
 import { summaryMarkdown } from '../src/report.js';
 import { driftHtml } from '../src/report-sections.js';
 

@@ -15,7 +15,7 @@ import { targetFromFile } from '../src/target.js';
 
 // `cloudcafe target aws` against the lab's emulator (moto's CloudFormation and Secrets
 // Manager): two stacks carrying the outputs the CDK app declares (their names come from the same
-// registry, and infrastructure/cdk/test/app.test.ts checks the synthesized stacks carry them),
+// registry, and platforms/aws/test/app.test.ts checks the synthesized stacks carry them),
 // and the two secrets. What moto cannot show: that the real stacks' outputs resolve to a
 // reachable ALB and Aurora host; a deployment does.
 

@@ -1,9 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { healLab, labPaths, labStatus, readLabState } from '@cloudcafe/local-platform';
+import { admin, healLab, labPaths, labStatus, readLabState } from '@cloudcafe/local-platform';
 import type { Command } from 'commander';
 import { addDriverFlags, driverOptionsFrom } from '../drivers/index.js';
-import { admin } from '../drivers/local.js';
 import { PLATFORMS, type Platform } from '../experiment/schema.js';
 import { REPORTS_DIR } from '../journal.js';
 import { sweepPlatform, undoJournal } from './revert.js';

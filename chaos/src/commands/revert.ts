@@ -1,10 +1,15 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { labPaths, readLabState, signalProcess, ToxiproxyClient } from '@cloudcafe/local-platform';
+import type { DriverOptions, Effect, JournalledFault } from '@cloudcafe/chaos-interface';
+import {
+  labPaths,
+  readLabState,
+  signalProcess,
+  ToxiproxyClient,
+  undoServiceFault,
+} from '@cloudcafe/local-platform';
 import type { Command } from 'commander';
 import { addDriverFlags, driverFor, driverOptionsFrom } from '../drivers/index.js';
-import { undoServiceFault } from '../drivers/local.js';
-import type { DriverOptions, Effect, JournalledFault } from '../drivers/types.js';
 import { PLATFORMS, type Platform } from '../experiment/schema.js';
 import { FaultKeys, type JournalEvent, REPORTS_DIR } from '../journal.js';
 

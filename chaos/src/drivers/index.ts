@@ -1,11 +1,12 @@
+import { awsDriver } from '@cloudcafe/aws-platform/driver';
+import type { Driver, DriverOptions } from '@cloudcafe/chaos-interface';
+import { kubernetesDriver } from '@cloudcafe/kubernetes-platform';
+import { localDriver } from '@cloudcafe/local-platform';
 import type { Platform } from '../experiment/schema.js';
-import { awsDriver } from './aws/driver.js';
-import { kubernetesDriver } from './kubernetes/driver.js';
-import { localDriver } from './local.js';
-import type { Driver, DriverOptions } from './types.js';
 
 /**
- * The driver of a platform. Options (context, namespace, role ARN…) only matter to the
+ * The CLI's wiring: the one place the core meets the platforms (platforms/<name>), each behind
+ * the chaos interface. The driver of a platform. Options (context, namespace, role ARN…) only matter to the
  * kubernetes and aws drivers; nothing connects until a fault is injected, so validation can ask
  * any driver what it supports without a cluster or an account.
  */
@@ -28,7 +29,7 @@ export type {
   InjectContext,
   JournalledFault,
   PlatformSnapshot,
-} from './types.js';
+} from '@cloudcafe/chaos-interface';
 
 /** Command-line flags → driver options; the flags are declared once, in `addDriverFlags`. */
 export function driverOptionsFrom(flags: {

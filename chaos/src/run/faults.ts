@@ -1,4 +1,4 @@
-import type { ActiveFault, Effect } from '../drivers/types.js';
+import type { ActiveFault, Effect } from '@cloudcafe/chaos-interface';
 import { durationMs, type Fault, faultTarget } from '../experiment/schema.js';
 import type { Platform } from '../platform.js';
 import { untilAborted } from './abort.js';

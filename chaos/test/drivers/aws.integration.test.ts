@@ -16,12 +16,11 @@ import {
   ListExperimentTemplatesCommand,
   StopExperimentCommand,
 } from '@aws-sdk/client-fis';
+import { awsDriver, fisTemplate, isoDuration } from '@cloudcafe/aws-platform/driver';
+import type { InjectContext } from '@cloudcafe/chaos-interface';
 import { labPaths, localAwsEnv, readLabState } from '@cloudcafe/local-platform';
 import t from 'tap';
 import { type Drift, driftOf, snapshotOf } from '../../src/drift.js';
-import { awsDriver } from '../../src/drivers/aws/driver.js';
-import { fisTemplate, isoDuration } from '../../src/drivers/aws/template.js';
-import type { InjectContext } from '../../src/drivers/types.js';
 import type { Experiment } from '../../src/experiment/schema.js';
 import { Journal } from '../../src/journal.js';
 import { platformFor } from '../../src/platform.js';

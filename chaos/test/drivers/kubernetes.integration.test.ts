@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import type { DriverOptions, InjectContext } from '@cloudcafe/chaos-interface';
+import { kubernetesDriver } from '@cloudcafe/kubernetes-platform';
 import { REPO_ROOT } from '@cloudcafe/local-platform';
 import t from 'tap';
 import { driftOf, snapshotOf } from '../../src/drift.js';
-import { kubernetesDriver } from '../../src/drivers/kubernetes/driver.js';
-import type { DriverOptions, InjectContext } from '../../src/drivers/types.js';
 import {
   type AuditEvent,
   CONTEXT,
@@ -149,7 +149,7 @@ const writes = (calls: AuditEvent[]) => calls.filter((c) => !['get', 'list', 'wa
 
 // ── the project's manifests ───────────────────────────────────────────────────────────────
 
-const OVERLAY = join(REPO_ROOT, 'infrastructure/k8s/overlays/kubernetes');
+const OVERLAY = join(REPO_ROOT, 'platforms/kubernetes/manifests/overlays/kubernetes');
 
 t.test("the project's manifests pass a server-side dry run, then apply and become Available", async (t) => {
   // Prepare: the namespace and the secrets an operator creates first (docs/deploy.md); a
@@ -158,7 +158,7 @@ t.test("the project's manifests pass a server-side dry run, then apply and becom
     'apply',
     '--server-side',
     '-f',
-    join(REPO_ROOT, 'infrastructure/k8s/base/namespace.yaml'),
+    join(REPO_ROOT, 'platforms/kubernetes/manifests/base/namespace.yaml'),
   ]);
   for (const svc of ['inventory', 'menu']) {
     await cp.kubectl([

@@ -1,4 +1,4 @@
-import type { ActiveFault, Effect } from '../../src/drivers/types.js';
+import type { ActiveFault, Effect } from '@cloudcafe/chaos-interface';
 import type { Experiment, Fault, Probe } from '../../src/experiment/schema.js';
 import type { Platform } from '../../src/platform.js';
 import type { ProbeResult } from '../../src/probes.js';

@@ -1,7 +1,7 @@
 import { CafeError } from '@cloudcafe/kit';
 
 /**
- * The front's view of the local Lambda runtime's API (infrastructure/local/src/lambda-runtime).
+ * The front's view of the local Lambda runtime's API (platforms/local/src/lambda-runtime).
  * On AWS there is no such API — Lambda itself and FIS play its part — and the front is given
  * no PAYMENT_RUNTIME_URL; whatever needs it answers 503.
  */
