@@ -18,15 +18,9 @@ import type {
   InjectContext,
   JournalledFault,
 } from '@cloudcafe/chaos-interface';
+import { FIS_ROLE_NAME } from '../names.js';
 import { awsSnapshot } from './snapshot.js';
-import {
-  DEFAULT_ROLE_NAME,
-  defaultStopAlarms,
-  fisTemplate,
-  serviceOf,
-  TEMPLATE_HASH_TAG,
-  unmapped,
-} from './template.js';
+import { defaultStopAlarms, fisTemplate, serviceOf, TEMPLATE_HASH_TAG, unmapped } from './template.js';
 
 /**
  * The aws driver: each fault becomes an AWS FIS experiment. The template (targets by the tag
@@ -194,7 +188,7 @@ function plan(s: Settings, fault: Fault, tag: string, durationMs: number): strin
   const names = alarmNamesFor(s, fault);
   // AWS_ACCOUNT_ID (read by the SDK too) makes the printed template complete; no call is made.
   const account = process.env.AWS_ACCOUNT_ID ?? '<account-id>';
-  const roleArn = s.roleArn ?? `arn:aws:iam::${account}:role/${DEFAULT_ROLE_NAME}`;
+  const roleArn = s.roleArn ?? `arn:aws:iam::${account}:role/${FIS_ROLE_NAME}`;
   const template = fisTemplate(fault, tag, durationMs, {
     region: s.region,
     roleArn,

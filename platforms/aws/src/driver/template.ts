@@ -12,9 +12,6 @@ import {
 } from '@cloudcafe/contracts';
 import { FIS_K8S_SERVICE_ACCOUNT } from '../names.js';
 
-/** The role CDK's chaos stack creates; the account is filled in from configuration. */
-export { FIS_ROLE_NAME as DEFAULT_ROLE_NAME } from '../names.js';
-
 /**
  * Vocabulary faults → AWS FIS experiment templates (DESIGN.md, fault vocabulary). Targets are
  * selected by the opt-in tag `cloudcafe:chaos=allowed` (and the pod label on EKS); each template
