@@ -6,9 +6,9 @@ import type { Platform } from '../experiment/schema.js';
 
 /**
  * The CLI's wiring: the one place the core meets the platforms (platforms/<name>), each behind
- * the chaos interface. The driver of a platform. Options (context, namespace, role ARN…) only matter to the
- * kubernetes and aws drivers; nothing connects until a fault is injected, so validation can ask
- * any driver what it supports without a cluster or an account.
+ * the chaos interface. The driver of a platform. Options (context, namespace, role ARN…) only
+ * matter to the kubernetes and aws drivers; nothing connects until a fault is injected, so
+ * validation can ask any driver what it supports without a cluster or an account.
  */
 export function driverFor(platform: Platform, options: DriverOptions = {}): Driver {
   switch (platform) {
