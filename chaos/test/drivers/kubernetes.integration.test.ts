@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import type { DriverOptions, InjectContext } from '@cloudcafe/chaos-interface';
+import { FAULT_SWEEPER } from '@cloudcafe/contracts';
 import { kubernetesDriver } from '@cloudcafe/kubernetes-platform';
 import { REPO_ROOT } from '@cloudcafe/local-platform';
+import { buildImageFolder, type ImageFolder } from '@cloudcafe/test-support/image-folder';
 import t from 'tap';
 import { driftOf, snapshotOf } from '../../src/drift.js';
 import {
@@ -150,6 +152,7 @@ const writes = (calls: AuditEvent[]) => calls.filter((c) => !['get', 'list', 'wa
 // ── the project's manifests ───────────────────────────────────────────────────────────────
 
 const OVERLAY = join(REPO_ROOT, 'platforms/kubernetes/manifests/overlays/kubernetes');
+const SWEEPER_DOCKERFILE = 'platforms/kubernetes/image/sweeper.Dockerfile';
 
 t.test("the project's manifests pass a server-side dry run, then apply and become Available", async (t) => {
   // Prepare: the namespace and the secrets an operator creates first (docs/deploy.md); a
@@ -435,6 +438,110 @@ t.test('`cloudcafe halt --platform kubernetes` undoes a fault long before its de
   t.match(run.stdout, /✓ cloudcafe-halted-0 on deployment cloudcafe\/inventory/);
   t.equal((await json<Obj>(['-n', NAMESPACE, 'get', 'deployment', 'inventory'])).spec?.replicas, 2);
   t.equal(await markOn('deployment', 'inventory'), undefined, 'its mark is gone');
+});
+
+// ── the in-cluster sweeper ────────────────────────────────────────────────────────────────
+
+/** The sweeper as its image runs it: the Dockerfile's steps in a clean folder, once. */
+let sweeperImage: ImageFolder | undefined;
+t.teardown(() => sweeperImage?.remove());
+
+/** One sweep, run by the image's CMD with the sweeper ServiceAccount's own token. */
+async function sweeperRun(namespace: string) {
+  sweeperImage ??= buildImageFolder(SWEEPER_DOCKERFILE);
+  const [command, ...args] = sweeperImage.steps.cmd;
+  const kubeconfig = await cp.kubeconfigAs(NAMESPACE, FAULT_SWEEPER.name);
+  return new Promise<{ status: number; lines: Record<string, unknown>[]; stderr: string }>((resolve) => {
+    execFile(
+      command as string,
+      args,
+      {
+        cwd: sweeperImage?.dir,
+        env: { ...process.env, KUBECONFIG: kubeconfig, POD_NAMESPACE: namespace },
+        timeout: 300_000,
+      },
+      (error, stdout, stderr) =>
+        resolve({
+          status: error ? Number(error.code ?? 1) : 0,
+          lines: stdout
+            .split('\n')
+            .filter((l) => l.startsWith('{'))
+            .map((l) => JSON.parse(l) as Record<string, unknown>),
+          stderr,
+        }),
+    );
+  });
+}
+
+t.test(
+  "the fault sweeper's image, as its ServiceAccount, undoes what is past its deadline and nothing else",
+  async (t) => {
+    // Prepare: a run paused menu and narrowed inventory's policy for a second, and also paused
+    // inventory for ten minutes, then died; the cluster has only the marks
+    const original = await policy(NAMESPACE, 'inventory');
+    await driverFor().inject({ type: 'pause', process: 'menu' }, 'cloudcafe-swept-0', context().ctx);
+    await driverFor().inject(
+      { type: 'partition', link: 'menu-to-inventory' },
+      'cloudcafe-swept-1',
+      context().ctx,
+    );
+    await driverFor().inject({ type: 'pause', process: 'inventory' }, 'cloudcafe-swept-2', {
+      ...context().ctx,
+      durationMs: 600_000,
+    });
+    t.teardown(() => driverFor().sweep?.({ expiredOnly: false }));
+    const mark = await markOn('deployment', 'menu');
+    while (Date.now() <= Date.parse(mark?.until ?? '')) await new Promise((r) => setTimeout(r, 250));
+
+    // Act
+    const run = await sweeperRun(NAMESPACE);
+
+    // Assess
+    t.equal(run.status, 0, run.stderr);
+    const undone = run.lines.filter((l) => l.msg === 'fault undone past its deadline');
+    t.same(
+      undone.map((l) => [l.tag, l.resource]).sort(),
+      [
+        ['cloudcafe-swept-0', 'deployment cloudcafe/menu'],
+        ['cloudcafe-swept-1', 'networkpolicy cloudcafe/inventory'],
+      ],
+      'one JSON line per fault undone, and the ten-minute pause is not among them',
+    );
+    t.equal((await json<Obj>(['-n', NAMESPACE, 'get', 'deployment', 'menu'])).spec?.replicas, 2);
+    t.equal(await markOn('deployment', 'menu'), undefined, 'no mark left on menu');
+    t.same((await policy(NAMESPACE, 'inventory')).spec, original.spec, 'the policy is exactly as it was');
+    t.equal((await json<Obj>(['-n', NAMESPACE, 'get', 'deployment', 'inventory'])).spec?.replicas, 0);
+    t.equal((await markOn('deployment', 'inventory'))?.tag, 'cloudcafe-swept-2', 'its mark stays');
+    t.match(
+      await cp.kubectl([
+        '-n',
+        NAMESPACE,
+        'get',
+        'cronjob',
+        FAULT_SWEEPER.name,
+        '-o',
+        'jsonpath={.spec.schedule}',
+      ]),
+      '* * * * *',
+      'the CronJob that runs it every minute is on the cluster',
+    );
+  },
+);
+
+t.test("the sweeper's account reaches its own namespace only: elsewhere it is refused", async (t) => {
+  // Prepare: an expired pause in a namespace the sweeper's Role does not cover
+  const bare = driverFor({ namespace: BARE_NAMESPACE });
+  await bare.inject({ type: 'pause', process: 'inventory' }, 'cloudcafe-elsewhere-0', context().ctx);
+  t.teardown(() => bare.sweep?.({ expiredOnly: false }));
+  await new Promise((r) => setTimeout(r, 6500)); // past the deadline: 1 s and the 5 s grace
+
+  // Act
+  const run = await sweeperRun(BARE_NAMESPACE);
+
+  // Assess
+  t.equal(run.status, 2, 'the sweep itself failed');
+  t.match(run.lines.at(-1), { msg: 'sweep failed', error: /403 Forbidden/ });
+  t.equal((await json<Obj>(['-n', BARE_NAMESPACE, 'get', 'deployment', 'inventory'])).spec?.replicas, 0);
 });
 
 // ── the opt-in label ──────────────────────────────────────────────────────────────────────

@@ -47,6 +47,11 @@ export interface ControlPlane {
   /** Path of a kubeconfig whose context CONTEXT reaches the API server as cluster-admin. */
   readonly kubeconfig: string;
   readonly versions: Versions;
+  /**
+   * Path of a kubeconfig that reaches the API server as a ServiceAccount, with a token the API
+   * server issues for it (TokenRequest): what a pod running as that account would hold.
+   */
+  kubeconfigAs(namespace: string, serviceAccount: string): Promise<string>;
   /** Runs the built kubectl against this control plane; rejects with its stderr on failure. */
   kubectl(args: readonly string[], input?: string): Promise<string>;
   /**
@@ -263,7 +268,13 @@ async function readAudit(file: string, server: string, ca: Buffer, token: string
   return events.filter((e) => e.userAgent !== HARNESS_AGENT);
 }
 
-function writeKubeconfig(file: string, server: string, caFile: string, token: string): void {
+function writeKubeconfig(
+  file: string,
+  server: string,
+  caFile: string,
+  token: string,
+  user = ADMIN_USER,
+): void {
   const ca = readFileSync(caFile).toString('base64');
   writeFileSync(
     file,
@@ -273,11 +284,11 @@ clusters:
   - name: ${CONTEXT}
     cluster: { server: "${server}", certificate-authority-data: ${ca} }
 users:
-  - name: ${ADMIN_USER}
+  - name: ${user}
     user: { token: ${token} }
 contexts:
   - name: ${CONTEXT}
-    context: { cluster: ${CONTEXT}, user: ${ADMIN_USER}, namespace: default }
+    context: { cluster: ${CONTEXT}, user: ${user}, namespace: default }
 current-context: ${CONTEXT}
 `,
     { mode: 0o600 },
@@ -483,10 +494,17 @@ export async function startControlPlane(stateDir = join(labPaths().stateDir, 'ku
       run(tools.bin('kubectl'), [`--kubeconfig=${kubeconfig}`, `--context=${CONTEXT}`, ...args], input);
     await addNode(kubectl);
     const versions = await readVersions(tools, server, creds.token, caFile);
+    const kubeconfigAs = async (namespace: string, serviceAccount: string) => {
+      const token = (await kubectl(['-n', namespace, 'create', 'token', serviceAccount])).trim();
+      const file = join(stateDir, `${namespace}.${serviceAccount}.kubeconfig`);
+      writeKubeconfig(file, server, caFile, token, serviceAccount);
+      return file;
+    };
     return {
       server,
       kubeconfig,
       versions,
+      kubeconfigAs,
       kubectl,
       audited: () => readAudit(join(stateDir, 'audit.log'), server, readFileSync(caFile), creds.token),
       stop: async () => {

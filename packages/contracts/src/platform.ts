@@ -46,6 +46,13 @@ export const CHAOS_LABEL = { key: 'cloudcafe.io/chaos', value: 'allowed' } as co
  * undo it, so `experiment revert --expired` and `halt` find it on the cluster with no journal.
  */
 export const FAULT_ANNOTATION = 'cloudcafe.io/fault';
+/**
+ * The in-cluster fault sweeper (platforms/kubernetes/manifests/base/fault-sweeper.yaml), which
+ * makes a fault's deadline hold on the cluster when no orchestrator is left to enforce it: the
+ * name of its CronJob, ServiceAccount, Role and RoleBinding, and its image (an ECR repository
+ * of the same name on AWS).
+ */
+export const FAULT_SWEEPER = { name: 'cloudcafe-fault-sweeper', image: 'cloudcafe/fault-sweeper' } as const;
 /** The order service's PostgreSQL database, locally and on Aurora. */
 export const ORDERS_DATABASE = 'cloudcafe_orders';
 

@@ -5,6 +5,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import t from 'tap';
 import { REPO_ROOT } from '../src/kustomize.js';
 import {
+  FAULT_SWEEPER,
   ORDERS_DATABASE,
   PAYMENT_MAX_RECEIVE_COUNT,
   QUEUES,
@@ -283,6 +284,7 @@ t.test('EKS runs the rendered aws overlay with its images and target group bindi
   const text = JSON.stringify(manifests.map((m) => m.Properties.Manifest));
   for (const expected of [
     '"kind\\":\\"Deployment',
+    '"kind\\":\\"CronJob',
     'HorizontalPodAutoscaler',
     'TargetGroupBinding',
     'cloudcafe-endpoints',
@@ -290,6 +292,10 @@ t.test('EKS runs the rendered aws overlay with its images and target group bindi
     t.match(text, expected);
   }
   t.notMatch(text, /"image\\":\\"cloudcafe\//, 'images point at ECR, not the placeholder');
+  const repositories = resources('CloudCafe-Compute', 'AWS::ECR::Repository').map(
+    (r) => r.Properties.RepositoryName,
+  );
+  t.ok(repositories.includes(FAULT_SWEEPER.image), `an ECR repository for ${FAULT_SWEEPER.image}`);
 });
 
 t.test('cfn-lint passes on every synthesized template', async (t) => {

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { type KubernetesObject, renderKustomization } from '../src/kustomize.js';
-import { CHAOS_LABEL, K8S_NAMESPACE } from '../src/names.js';
+import { CHAOS_LABEL, FAULT_SWEEPER, K8S_NAMESPACE } from '../src/names.js';
 
 /**
  * Renders every kustomization with the real kustomize and validates each object offline:
@@ -111,4 +111,66 @@ for (const dir of OVERLAYS) {
       spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
     });
   });
+}
+
+for (const dir of OVERLAYS) {
+  t.test(
+    `${dir}: the fault sweeper runs every minute, one at a time, with rights to undo faults only`,
+    async (t) => {
+      const objects = renderKustomization(dir);
+      const find = (kind: string) =>
+        objects.find((o) => o.kind === kind && o.metadata.name === FAULT_SWEEPER.name) as
+          | (KubernetesObject & Record<string, unknown>)
+          | undefined;
+      const cron = find('CronJob');
+      t.match(cron, {
+        metadata: { namespace: K8S_NAMESPACE },
+        spec: {
+          schedule: '* * * * *',
+          concurrencyPolicy: 'Forbid',
+          jobTemplate: {
+            spec: {
+              backoffLimit: 0,
+              activeDeadlineSeconds: Number,
+              template: {
+                spec: {
+                  serviceAccountName: FAULT_SWEEPER.name,
+                  automountServiceAccountToken: true,
+                  restartPolicy: 'Never',
+                  containers: [{ image: new RegExp(`^${FAULT_SWEEPER.image}:`) }],
+                },
+              },
+            },
+          },
+        },
+      });
+      t.match(find('ServiceAccount'), { automountServiceAccountToken: false }, 'no other pod gets its token');
+      t.match(find('RoleBinding'), {
+        roleRef: { kind: 'Role', name: FAULT_SWEEPER.name },
+        subjects: [{ kind: 'ServiceAccount', name: FAULT_SWEEPER.name }],
+      });
+      // exactly what a sweep calls (platforms/kubernetes/src/driver.ts `sweep`), and a Role, not a
+      // ClusterRole: one namespace
+      const rules = (find('Role')?.rules ?? []) as {
+        apiGroups: string[];
+        resources: string[];
+        verbs: string[];
+      }[];
+      const grants = rules
+        .flatMap((r) => r.resources.flatMap((res) => r.verbs.map((v) => `${v} ${res}`)))
+        .sort();
+      t.same(grants, [
+        'delete networkpolicies',
+        'get deployments',
+        'list deployments',
+        'list networkpolicies',
+        'patch deployments',
+        'patch deployments/scale',
+        'update networkpolicies',
+      ]);
+      t.match(find('NetworkPolicy'), {
+        spec: { podSelector: { matchLabels: { 'app.kubernetes.io/name': FAULT_SWEEPER.name } } },
+      });
+    },
+  );
 }

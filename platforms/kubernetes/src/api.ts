@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 
 /**
  * The Kubernetes API calls the driver makes, as data: the same `KubeCall` is printed by
@@ -40,27 +40,30 @@ export interface KubeClientOptions {
 }
 
 export class KubeClient {
-  private readonly config: KubeConfig;
+  private config: Promise<KubeConfig> | undefined;
 
-  constructor(options: KubeClientOptions = {}) {
-    this.config = new KubeConfig();
-    if (options.kubeconfig) this.config.loadFromFile(options.kubeconfig);
-    else this.config.loadFromDefault();
-    if (options.context) this.config.setCurrentContext(options.context);
-  }
+  constructor(private readonly options: KubeClientOptions = {}) {}
 
-  /** Which cluster and context the calls go to, for the journal. */
-  describe(): { context: string; server: string } {
-    return {
-      context: this.config.getCurrentContext(),
-      server: this.config.getCurrentCluster()?.server ?? '',
-    };
+  /**
+   * The kubeconfig, read on the first call. `@kubernetes/client-node` is loaded then too: it
+   * takes a second or more to import, and `halt`, `revert` and every other CLI command import
+   * this driver whether or not they reach a cluster.
+   */
+  private kubeconfig(): Promise<KubeConfig> {
+    this.config ??= import('@kubernetes/client-node').then(({ KubeConfig }) => {
+      const config = new KubeConfig();
+      if (this.options.kubeconfig) config.loadFromFile(this.options.kubeconfig);
+      else config.loadFromDefault();
+      if (this.options.context) config.setCurrentContext(this.options.context);
+      return config;
+    });
+    return this.config;
   }
 
   async send<T>(call: KubeCall): Promise<T> {
-    const server = this.config.getCurrentCluster()?.server;
-    if (!server)
-      throw new Error(`kubeconfig context ${this.config.getCurrentContext()} names no cluster server`);
+    const config = await this.kubeconfig();
+    const server = config.getCurrentCluster()?.server;
+    if (!server) throw new Error(`kubeconfig context ${config.getCurrentContext()} names no cluster server`);
     const url = new URL(call.path, server);
     const payload = call.body === undefined ? undefined : JSON.stringify(call.body);
     const options: https.RequestOptions = {
@@ -76,7 +79,7 @@ export class KubeClient {
       },
     };
     // Adds the bearer token or client certificate and the cluster CA from the kubeconfig.
-    await this.config.applyToHTTPSOptions(options);
+    await config.applyToHTTPSOptions(options);
     const transport = url.protocol === 'https:' ? https : http;
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = transport.request(url, { ...options, timeout: 15_000 }, (res) => {

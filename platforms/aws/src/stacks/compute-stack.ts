@@ -23,6 +23,7 @@ import {
   AWS_PLATFORM,
   CHAOS_TAG,
   CLUSTER_NAME,
+  FAULT_SWEEPER,
   K8S_NAMESPACE,
   METRICS_NAMESPACE,
   ORDERS_DATABASE,
@@ -51,6 +52,11 @@ export const FIS_CONFIG_PREFIX = 'FisConfigs/';
 /** The overlay the EKS cluster runs (platforms/kubernetes/manifests/overlays/aws). */
 export const EKS_OVERLAY = 'platforms/kubernetes/manifests/overlays/aws';
 
+/** The part of a pod template whose images the stack rewrites. */
+interface PodTemplate {
+  readonly spec: { readonly containers: { image: string }[] };
+}
+
 /**
  * Where each service runs, as the design fixes it: order (and the payment HTTP front) on ECS
  * Fargate, inventory and menu on EKS from `platforms/kubernetes/manifests`, the payment charge path on
@@ -60,6 +66,8 @@ export const EKS_OVERLAY = 'platforms/kubernetes/manifests/overlays/aws';
  */
 export class ComputeStack extends Stack {
   readonly repositories: Record<ServiceName, ecr.Repository>;
+  /** The Kubernetes fault sweeper's image (platforms/kubernetes/image/sweeper.Dockerfile). */
+  readonly sweeperRepository: ecr.Repository;
   readonly ecsCluster: ecs.Cluster;
   readonly fargateServices: Partial<Record<ServiceName, ecs.FargateService>>;
   readonly eksCluster: eks.Cluster;
@@ -79,16 +87,10 @@ export class ComputeStack extends Stack {
     this.repositories = Object.fromEntries(
       SERVICE_NAMES.map((service) => [
         service,
-        new ecr.Repository(this, `${service}Repository`, {
-          repositoryName: `cloudcafe/${service}`,
-          imageScanOnPush: true,
-          encryption: ecr.RepositoryEncryption.KMS,
-          lifecycleRules: [{ maxImageCount: 10 }],
-          emptyOnDelete: true,
-          removalPolicy: RemovalPolicy.DESTROY,
-        }),
+        this.repository(`${service}Repository`, `cloudcafe/${service}`),
       ]),
     ) as Record<ServiceName, ecr.Repository>;
+    this.sweeperRepository = this.repository('FaultSweeperRepository', FAULT_SWEEPER.image);
 
     this.targetGroups = Object.fromEntries(
       SERVICE_NAMES.map((service, i) => [service, this.route(service, i)]),
@@ -599,16 +601,36 @@ export class ComputeStack extends Stack {
     return objects;
   }
 
-  /** Points `cloudcafe/<service>` images at this account's ECR repositories. */
+  /** An image repository: scanned, encrypted, the last ten images kept, emptied with the stack. */
+  private repository(id: string, repositoryName: string): ecr.Repository {
+    return new ecr.Repository(this, id, {
+      repositoryName,
+      imageScanOnPush: true,
+      encryption: ecr.RepositoryEncryption.KMS,
+      lifecycleRules: [{ maxImageCount: 10 }],
+      emptyOnDelete: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+  }
+
+  /**
+   * Points the `cloudcafe/<name>` images of Deployments (the services) and CronJobs (the fault
+   * sweeper) at this account's ECR repositories.
+   */
   private withImages(obj: KubernetesObject): KubernetesObject {
-    if (obj.kind !== 'Deployment') return obj;
-    const spec = obj.spec as { template: { spec: { containers: { image: string }[] } } };
-    for (const container of spec.template.spec.containers) {
-      const match = /^cloudcafe\/([a-z-]+)(?::.*)?$/.exec(container.image);
-      const service = match?.[1] as ServiceName | undefined;
-      if (service && service in this.repositories) {
-        container.image = this.repositories[service].repositoryUriForTag(this.settings.imageTag);
-      }
+    const pod =
+      obj.kind === 'Deployment'
+        ? (obj.spec as { template: PodTemplate }).template
+        : obj.kind === 'CronJob'
+          ? (obj.spec as { jobTemplate: { spec: { template: PodTemplate } } }).jobTemplate.spec.template
+          : undefined;
+    const byImage = new Map<string, ecr.Repository>([
+      ...SERVICE_NAMES.map((service) => [`cloudcafe/${service}`, this.repositories[service]] as const),
+      [FAULT_SWEEPER.image, this.sweeperRepository],
+    ]);
+    for (const container of pod?.spec.containers ?? []) {
+      const repository = byImage.get(container.image.replace(/:.*$/, ''));
+      if (repository) container.image = repository.repositoryUriForTag(this.settings.imageTag);
     }
     return obj;
   }
