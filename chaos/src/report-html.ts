@@ -6,11 +6,13 @@ import { type Fault, faultTarget } from './experiment/schema.js';
 import { FaultKeys, type JournalEvent } from './journal.js';
 import type { RunSummary } from './report.js';
 import { driftHtml, marginsHtml } from './report-sections.js';
+import { ROUTE_SCRAPE_MS, type RouteSeries } from './route-metrics.js';
 
 /**
  * The game-day report as one self-contained HTML file: Chart.js and its annotation plugin are
  * inlined (no network when it is opened), the data is embedded as JSON, and the page draws
- * latency percentiles, throughput and errors (chart-series.ts), queue depth and DLQ over time
+ * latency percentiles, throughput and errors (chart-series.ts), request rate and p95 by route
+ * as the services themselves count them (route-metrics.ts), queue depth and DLQ over time
  * with every fault window shaded and tagged, recovery time per experiment, a numbered legend of
  * the fault windows and the loads, the tables, and the verdict.
  */
@@ -101,10 +103,14 @@ export function reportHtml(
   samples: readonly Sample[],
   windows: readonly Window[],
   loads: readonly LoadSpan[] = [],
+  routes: readonly RouteSeries[] = [],
 ): string {
   const ran = summary.results.length + (summary.margins?.length ?? 0);
   const ok = ran > 0 && summary.results.every((r) => r.verdict === 'passed');
-  const data = JSON.stringify({ samples, windows, loads, results: summary.results }).replace(/</g, '\\u003c');
+  const data = JSON.stringify({ samples, windows, loads, routes, results: summary.results }).replace(
+    /</g,
+    '\\u003c',
+  );
   const rows = summary.results
     .map(
       (r) =>
@@ -166,6 +172,8 @@ export function reportHtml(
 <div class="grid">
   ${chart('latency', 'Latency (ms) — p50, p95, p99 <small>of every request k6 made where background load ran (solid; long polls left out), of the synthetic monitor elsewhere (dashed); each point over the shortest trailing window holding 100 requests, at most 10 s</small>', true)}
   ${chart('throughput', "Throughput (requests/s), k6 iterations started/s and error rate <small>requests that ended in each second; iterations that began in it (the load's arrival rate); error rate over the same window as the latency</small>", true)}
+  ${chart('route-rate', `Requests/s by route <small>as each service counts them on its own <code>/metrics</code>, read every ${ROUTE_SCRAPE_MS / 1000} s; the busiest routes of the run; a gap where a service could not answer</small>`)}
+  ${chart('route-latency', `p95 latency by route (ms) <small>from each service’s own latency histogram over the same ${ROUTE_SCRAPE_MS / 1000} s, interpolated within its buckets (5, 10, 25, 50, 100, 250, 500 ms…)</small>`)}
   ${chart('queues', 'Payment queue depth and DLQ')}
   ${chart('recovery', 'Time to recover steady state, per experiment (s)')}
 </div>
@@ -259,6 +267,15 @@ timeChart('throughput', [
   { label: 'k6 arrivals dropped/s', data: series('dropped'), borderColor: '#9e9e9e', borderDash: [2, 2], yAxisID: 'y', segment: {} },
   { label: 'error rate', data: series('errorRate'), borderColor: '#c62828', yAxisID: 'errors' },
 ], { errors: { position: 'right', min: 0, max: 1, grid: { drawOnChartArea: false } } });
+const ROUTE_COLOURS = ['#1565c0', '#2e7d32', '#ef6c00', '#6a1b9a', '#00838f', '#ad1457'];
+const routeLines = (key) => data.routes.map((r, i) => ({
+  label: r.service + ' ' + r.route,
+  data: r.points.map((p) => ({ x: seconds(p.t), y: p[key] ?? null })),
+  borderColor: ROUTE_COLOURS[i % ROUTE_COLOURS.length],
+  segment: {},
+}));
+timeChart('route-rate', routeLines('rps'));
+timeChart('route-latency', routeLines('p95'));
 timeChart('queues', [
   { label: 'payment requests', data: series('queueDepth'), borderColor: '#6a1b9a', segment: {} },
   { label: 'DLQ', data: series('dlqDepth'), borderColor: '#c62828', segment: {} },

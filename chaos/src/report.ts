@@ -6,6 +6,7 @@ import { type Drift, driftLines } from './drift.js';
 import type { Journal } from './journal.js';
 import type { MarginResult } from './margin.js';
 import { faultWindows, reportHtml } from './report-html.js';
+import type { RouteSeries } from './route-metrics.js';
 import type { ExperimentResult } from './runner.js';
 import type { Sample } from './telemetry.js';
 
@@ -140,12 +141,13 @@ export function writeReports(
   summary: RunSummary,
   samples: readonly Sample[],
   origin: number,
+  routes: readonly RouteSeries[] = [],
 ): string {
   journal.flush();
   const windows = faultWindows(journal.events, origin);
   writeFileSync(
     join(journal.dir, 'report.html'),
-    reportHtml(summary, samples, windows, loadSpans(journal.events, origin)),
+    reportHtml(summary, samples, windows, loadSpans(journal.events, origin), routes),
   );
   writeFileSync(
     join(journal.dir, ANNOTATIONS_FILE),

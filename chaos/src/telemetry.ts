@@ -10,6 +10,7 @@ import {
   type Sample,
 } from './chart-series.js';
 import type { JournalEvent } from './journal.js';
+import { ROUTE_SCRAPE_MS, type RouteScrape, routeCounts } from './route-metrics.js';
 import { type AwsAccess, awsClientConfig, labTarget, type Target } from './target.js';
 
 /**
@@ -18,6 +19,8 @@ import { type AwsAccess, awsClientConfig, labTarget, type Target } from './targe
  * the report reads that file; where none runs, a synthetic monitor sends requests through the
  * gateway at a steady rate so the latency and error lines do not stop. The payment queue and
  * its DLQ are read from SQS once a second. chart-series.ts turns both into per-second samples.
+ * Every service's own `/metrics` is scraped through the gateway every couple of seconds too,
+ * for the per-route charts (route-metrics.ts).
  */
 
 export type { Sample } from './chart-series.js';
@@ -32,6 +35,8 @@ export interface Sampler {
   readonly observations: readonly Observation[];
   /** Queue depths, one reading a second (t in ms since the run started). */
   readonly queues: readonly { t: number; queueDepth?: number; dlqDepth?: number }[];
+  /** Every service's `/metrics`, read every {@link ROUTE_SCRAPE_MS}. */
+  readonly routes: readonly RouteScrape[];
   /**
    * Paths (on the gateway) the monitor calls; the runner sets them per experiment. None:
    * {@link MONITOR_DEFAULT_PATHS}.
@@ -103,6 +108,23 @@ function queueReader(aws: AwsAccess | undefined) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** One read of every service's `/metrics` through the gateway; a service that cannot say is `failed`. */
+async function scrapeRoutes(gateway: string, t: number): Promise<RouteScrape[]> {
+  return Promise.all(
+    Object.entries(SERVICE_REGISTRY).map(async ([service, { segment }]): Promise<RouteScrape> => {
+      try {
+        const res = await fetch(`${gateway}/api/${segment}/metrics`, {
+          signal: AbortSignal.timeout(ROUTE_SCRAPE_MS - 200),
+        });
+        if (!res.ok) return { t, service, failed: true };
+        return { t, service, routes: routeCounts(await res.text()) };
+      } catch {
+        return { t, service, failed: true };
+      }
+    }),
+  );
+}
+
 /** The value, or undefined when reading it throws (a lab that is not up has no gateway). */
 function safely<T>(read: () => T): T | undefined {
   try {
@@ -126,6 +148,7 @@ export function startSampler(
   const gateway = safely(target.gateway);
   const observations: Observation[] = [];
   const queues: { t: number; queueDepth?: number; dlqDepth?: number }[] = [];
+  const routes: RouteScrape[] = [];
   const inFlight = new Set<Promise<void>>();
   let targets: readonly string[] = [];
   let loadRunning = false;
@@ -162,15 +185,24 @@ export function startSampler(
     }
   })();
 
+  const scrapes = (async () => {
+    while (!stopped && gateway) {
+      const tick = Date.now();
+      routes.push(...(await scrapeRoutes(gateway, tick - origin)));
+      await sleep(Math.max(0, ROUTE_SCRAPE_MS - (Date.now() - tick)));
+    }
+  })();
+
   return {
     observations,
     queues,
+    routes,
     setTargets(paths) {
       targets = paths;
     },
     async stop() {
       stopped = true;
-      await Promise.all([monitor, depths, ...inFlight]);
+      await Promise.all([monitor, depths, scrapes, ...inFlight]);
       reader.close();
     },
   };

@@ -3,12 +3,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createMetrics } from '@cloudcafe/kit';
 import { chromium } from 'playwright-core';
 import t from 'tap';
 import { type LoadSpan, loadSpans, type Observation, type Sample } from '../src/chart-series.js';
 import type { JournalEvent } from '../src/journal.js';
 import type { RunSummary } from '../src/report.js';
 import { faultWindows, reportHtml, type Window } from '../src/report-html.js';
+import { type RouteScrape, type RouteSeries, routeCounts, routeSeries } from '../src/route-metrics.js';
 import type { ExperimentResult } from '../src/runner.js';
 import { runSeries } from '../src/telemetry.js';
 import { type RealK6Load, runRealK6 } from './support/real-k6.js';
@@ -46,6 +48,7 @@ interface Built {
   samples: Sample[];
   windows: Window[];
   loads: LoadSpan[];
+  routes: RouteSeries[];
   origin: number;
   load: RealK6Load;
   experiments: { id: string; from: number; to: number }[];
@@ -59,12 +62,26 @@ async function buildGameDay(): Promise<Built> {
   const aStart = Date.now();
   const slowFrom = aStart + 2500;
   const slowTo = aStart + 6000;
+  // the server's own /metrics, scraped every second as the sampler scrapes each service's
+  const metrics = createMetrics({ service: 'order', platform: 'local', processMetrics: false });
+  const scrapes: RouteScrape[] = [];
+  const scrape = async () =>
+    scrapes.push({
+      t: Date.now() - origin,
+      service: 'order',
+      routes: routeCounts((await metrics.prometheus()).body),
+    });
+  await scrape();
+  const scraper = setInterval(scrape, 1000);
   const load = await runRealK6({
     rate: K6_RATE,
     seconds: 8,
     slowMs: 150,
     faultOn: () => Date.now() >= slowFrom && Date.now() < slowTo,
-  });
+    metrics,
+  }).finally(() => clearInterval(scraper));
+  await scrape();
+  metrics.close();
   const aEnd = Date.now();
   const bStart = aEnd + 1000;
   const cutFrom = bStart + 2000;
@@ -146,6 +163,7 @@ async function buildGameDay(): Promise<Built> {
     samples,
     windows: faultWindows(events, origin),
     loads: loadSpans(events, origin),
+    routes: routeSeries(scrapes),
     origin,
     load,
     experiments: [
@@ -201,7 +219,7 @@ t.test('a game-day report in headless Chromium: readable tags, honest lines, the
   t.ok(spreadInData.length > 0, `the data has seconds where p95 ≠ p99 (${spreadInData.length})`);
   const dir = mkdtempSync(join(tmpdir(), 'cloudcafe-report-'));
   const file = join(dir, 'report.html');
-  writeFileSync(file, reportHtml(built.summary, samples, windows, built.loads));
+  writeFileSync(file, reportHtml(built.summary, samples, windows, built.loads, built.routes));
   // playwright gives every launch a fresh, empty profile of its own (no --user-data-dir needed)
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -238,7 +256,7 @@ t.test('a game-day report in headless Chromium: readable tags, honest lines, the
   t.same(requests, [], 'self-contained: nothing fetched from the network');
   t.equal(await page.locator('#verdict').textContent(), 'PASSED');
 
-  for (const chart of ['latency', 'throughput', 'queues']) {
+  for (const chart of ['latency', 'throughput', 'route-rate', 'route-latency', 'queues']) {
     const tags = page.locator(`.fault-tags[data-chart="${chart}"] .fault-tag`);
     t.equal(await tags.count(), windows.length, `${chart}: one tag per fault window`);
     const boxes = await Promise.all((await tags.all()).map((tag) => tag.boundingBox()));
@@ -267,7 +285,7 @@ t.test('a game-day report in headless Chromium: readable tags, honest lines, the
   // (no named functions inside: tsx would wrap them in a helper the page does not have)
   const drawn = (await page.evaluate(() =>
     Object.fromEntries(
-      ['latency', 'throughput'].map((id) => [
+      ['latency', 'throughput', 'route-rate', 'route-latency'].map((id) => [
         id,
         Object.fromEntries(
           ((window as unknown as { Chart: ChartGlobal }).Chart.getChart(id)?.data.datasets ?? []).map((d) => [
@@ -277,7 +295,10 @@ t.test('a game-day report in headless Chromium: readable tags, honest lines, the
         ),
       ]),
     ),
-  )) as Record<'latency' | 'throughput', Record<string, { x: number; y: number | null }[]>>;
+  )) as Record<
+    'latency' | 'throughput' | 'route-rate' | 'route-latency',
+    Record<string, { x: number; y: number | null }[]>
+  >;
   const within = (series: { x: number; y: number | null }[] | undefined, from: number, to: number) =>
     (series ?? []).filter((p) => p.x * 1000 > from && p.x * 1000 <= to);
   for (const e of built.experiments) {
@@ -321,8 +342,30 @@ t.test('a game-day report in headless Chromium: readable tags, honest lines, the
     `the k6 iterations line shows the rate it was asked for (${meanArrivals.toFixed(1)}/s vs ${K6_RATE}/s)`,
   );
 
+  // each route k6 called once an iteration, as the server counted it: at the k6 rate
+  t.same(
+    Object.keys(drawn['route-rate']).sort(),
+    ['order GET /api/orders/o-1', 'order GET /menu', 'order GET /order'],
+    'a line per route of the load, from the server’s own /metrics',
+  );
+  for (const [route, line] of Object.entries(drawn['route-rate'])) {
+    const rates = within(line, k6From, k6To).map((p) => p.y ?? 0);
+    const mean = rates.reduce((sum, y) => sum + y, 0) / Math.max(1, rates.length);
+    t.ok(
+      rates.length >= 2 && Math.abs(mean - K6_RATE) <= K6_RATE * 0.35,
+      `${route}: ${mean.toFixed(1)} requests/s by the server's count, k6 ran ${K6_RATE}/s`,
+    );
+  }
+  const polls = within(drawn['route-latency']['order GET /api/orders/o-1'], k6From, k6To).map(
+    (p) => p.y ?? 0,
+  );
+  t.ok(
+    polls.length >= 2 && polls.every((y) => y >= 250),
+    `the long poll's p95 shows its 300 ms wait: ${polls.map((y) => Math.round(y)).join(' ')}`,
+  );
+
   const charts = await page.evaluate(() =>
-    ['latency', 'throughput', 'queues', 'recovery'].map((id) => {
+    ['latency', 'throughput', 'route-rate', 'route-latency', 'queues', 'recovery'].map((id) => {
       const canvas = document.getElementById(id) as HTMLCanvasElement;
       // a drawn chart has non-blank pixels
       const pixels = canvas.getContext('2d')?.getImageData(0, 0, canvas.width, canvas.height).data ?? [];

@@ -20,6 +20,7 @@ import {
 } from '../margin.js';
 import { platformFor } from '../platform.js';
 import { passed, type RunSummary, writeReports } from '../report.js';
+import { routeSeries } from '../route-metrics.js';
 import { type ExperimentResult, plan, runExperiment } from '../runner.js';
 import { table } from '../table.js';
 import { type Target, targetFromFile } from '../target.js';
@@ -243,7 +244,7 @@ export async function runAndReport(options: {
     drift,
   };
   const samples = await runSeries(sampler, journal.events, origin, Date.now());
-  const dir = writeReports(journal, summary, samples, origin);
+  const dir = writeReports(journal, summary, samples, origin, routeSeries(sampler.routes));
   const ok =
     passed(summary) &&
     !signal.aborted &&

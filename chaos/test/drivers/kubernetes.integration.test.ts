@@ -533,7 +533,8 @@ t.test("the sweeper's account reaches its own namespace only: elsewhere it is re
   const bare = driverFor({ namespace: BARE_NAMESPACE });
   await bare.inject({ type: 'pause', process: 'inventory' }, 'cloudcafe-elsewhere-0', context().ctx);
   t.teardown(() => bare.sweep?.({ expiredOnly: false }));
-  await new Promise((r) => setTimeout(r, 6500)); // past the deadline: 1 s and the 5 s grace
+  const until = (await bare.sweep?.({ expiredOnly: false, dryRun: true }))?.[0]?.until ?? '';
+  while (Date.now() <= Date.parse(until)) await new Promise((r) => setTimeout(r, 250));
 
   // Act
   const run = await sweeperRun(BARE_NAMESPACE);

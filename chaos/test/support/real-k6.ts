@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Metrics } from '@cloudcafe/kit';
 import { runK6 } from '../../src/k6/index.js';
 
 /**
@@ -11,6 +12,8 @@ import { runK6 } from '../../src/k6/index.js';
  * server answers with a long tail — most requests fast, a few slow, one in a hundred very slow —
  * so p50, p95 and p99 are three different lines, and adds `slowMs` while a "fault" is on. Each
  * iteration also makes one long poll (`?waitSeconds=1`, answered after 300 ms), as checkout does.
+ * Given a kit metrics registry, the server records each answer in it as a service does, by
+ * route, so its `/metrics` text is what the report's per-route charts read.
  */
 
 export interface RealK6Load {
@@ -36,13 +39,22 @@ export async function runRealK6(options: {
   /** While true, every answer is this much slower. */
   faultOn?: () => boolean;
   slowMs?: number;
+  metrics?: Metrics;
 }): Promise<RealK6Load> {
   let requests = 0;
   const server: Server = createServer((req, res) => {
     requests++;
     const poll = req.url?.includes('waitSeconds=') ? 300 : 0;
     const delay = poll + tailLatency() + (options.faultOn?.() ? (options.slowMs ?? 0) : 0);
-    setTimeout(() => res.end('ok'), delay);
+    const route = (req.url ?? '/').split('?')[0] as string;
+    setTimeout(() => {
+      res.end('ok');
+      options.metrics?.observe(
+        'http_request_duration_ms',
+        { method: req.method ?? 'GET', route, status: '200' },
+        delay,
+      );
+    }, delay);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -104,7 +104,7 @@ export {
   METRICS_NAMESPACE,
 } from './metrics/cloudwatch.js';
 export { createEmfLogger, type EmfLogger, type EmfLoggerOptions } from './metrics/emf.js';
-export { sumSeries } from './metrics/prometheus-text.js';
+export { type ExposedSeries, readSeries, sumSeries } from './metrics/prometheus-text.js';
 export {
   type CreateMetricsOptions,
   createMetrics,

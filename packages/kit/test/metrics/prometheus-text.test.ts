@@ -1,5 +1,5 @@
 import t from 'tap';
-import { sumSeries } from '../../src/metrics/prometheus-text.js';
+import { readSeries, sumSeries } from '../../src/metrics/prometheus-text.js';
 
 // The one reader of a service's /metrics text: probes, the local fault driver and tests use it.
 
@@ -26,4 +26,15 @@ t.test('another metric sharing a prefix, comments and absent metrics count nothi
   t.equal(sumSeries(TEXT, 'http_requests'), 0, 'a prefix is not the name');
   t.equal(sumSeries(TEXT, 'inventory_lane_depth', { lane: 'elsewhere' }), 0);
   t.equal(sumSeries('', 'outbox_pending'), 0);
+});
+
+t.test('reads every series of one metric with its labels, escaped values unescaped', async (t) => {
+  const text = `${TEXT}\nweird_total{path="a\\"b",note="x\\\\y"} 1`;
+  t.same(readSeries(TEXT, 'http_requests_total'), [
+    { labels: { method: 'GET', route: '/api/inventory', status: '200' }, value: 7 },
+    { labels: { method: 'GET', route: '/api/inventory', status: '503' }, value: 2 },
+  ]);
+  t.same(readSeries(TEXT, 'outbox_pending'), [{ labels: {}, value: 4 }]);
+  t.same(readSeries(text, 'weird_total'), [{ labels: { path: 'a"b', note: 'x\\y' }, value: 1 }]);
+  t.same(readSeries(TEXT, 'absent'), []);
 });
