@@ -75,7 +75,7 @@ t.test('a real experiment under k6 load: the report shows that load and the faul
   // (no named functions inside: tsx would wrap them in a helper the page does not have)
   const drawn = (await page.evaluate(() =>
     Object.fromEntries(
-      ['latency', 'throughput'].flatMap((id) =>
+      ['latency', 'throughput', 'route-rate'].flatMap((id) =>
         ((window as unknown as { Chart: ChartGlobal }).Chart.getChart(id)?.data.datasets ?? []).map((d) => [
           d.label,
           d.data,
@@ -115,4 +115,13 @@ t.test('a real experiment under k6 load: the report shows that load and the faul
     );
   const tags = await page.locator('.fault-tags[data-chart="latency"] .fault-tag').count();
   t.equal(tags, 1, 'the fault is tagged on the latency chart');
+
+  // the order service's own count of checkout: one POST /api/orders per k6 iteration
+  const accepted = within('order POST /api/orders', load.from + 3000, load.to - 3000);
+  const perSecond = accepted.reduce((sum, p) => sum + (p.y ?? 0), 0) / Math.max(1, accepted.length);
+  t.ok(accepted.length >= 5, `${accepted.length} points of the order service's POST /api/orders`);
+  t.ok(
+    Math.abs(perSecond - rate) <= rate * 0.5,
+    `the order service counted ${perSecond.toFixed(1)} checkouts/s on its /metrics; k6 offered ${rate}/s`,
+  );
 });
