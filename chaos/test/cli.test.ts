@@ -64,9 +64,3 @@ t.test('--version prints the CLI version; help lists every command', async (t) =
   for (const command of GROUPS.flatMap((g) => g.commands))
     t.match(help.stdout, new RegExp(`\\n  ${command}\\b`));
 });
-
-t.test('an unknown command is refused with the help, not run', async (t) => {
-  const run = await cli('no-such-command');
-  t.not(run.status, 0);
-  t.match(run.stderr, /unknown command 'no-such-command'/);
-});

@@ -1,19 +1,39 @@
 import { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SERVICE_REGISTRY } from '@cloudcafe/contracts';
 import t from 'tap';
 import type { JournalEvent } from '../src/journal.js';
+import { ROUTE_SCRAPE_MS } from '../src/route-metrics.js';
 import type { Target } from '../src/target.js';
 import { MONITOR_DEFAULT_PATHS, MONITOR_REQUESTS_PER_SECOND, startSampler } from '../src/telemetry.js';
 
 // The synthetic monitor against a small HTTP server in this process, as the target's gateway
 // (no lab; the target names no data sources, so no queue is read): it keeps its schedule when answers
 // stall, rests while the journal says load runs, and watches every service's health when the
-// experiment names no GET probe.
+// experiment names no GET probe; the route scraper reads every service's /metrics throughout.
+
+/** What a service's /metrics says: 7 checkouts so far, each in the 10 ms bucket. */
+const EXPOSITION = [
+  '# TYPE http_request_duration_ms histogram',
+  ...['5', '10', '+Inf'].map(
+    (le) =>
+      `http_request_duration_ms_bucket{le="${le}",method="POST",route="/api/orders",status="202"} ${le === '5' ? 0 : 7}`,
+  ),
+  'http_request_duration_ms_count{method="POST",route="/api/orders",status="202"} 7',
+].join('\n');
 
 async function gateway(stallFrom: number, stallTo: number) {
   const paths: string[] = [];
+  const scraped: string[] = [];
   const server = createServer((req, res) => {
+    if (req.url?.endsWith('/metrics')) {
+      scraped.push(req.url);
+      // the payment service cannot say: its scrapes fail
+      if (req.url.startsWith('/api/payments/')) res.writeHead(502).end();
+      else res.end(EXPOSITION);
+      return;
+    }
     paths.push(req.url ?? '');
     const now = Date.now();
     // a stalled backend: answers only after the monitor's 3 s timeout
@@ -30,6 +50,7 @@ async function gateway(stallFrom: number, stallTo: number) {
       },
     } satisfies Target,
     paths,
+    scraped,
     close: () => {
       server.closeAllConnections();
       server.close();
@@ -87,3 +108,40 @@ t.test('it rests while load runs and watches every health without targets', asyn
   t.ok(gw.paths.length - before >= 5, 'calls again once it finished');
   t.same([...new Set(gw.paths)].sort(), [...MONITOR_DEFAULT_PATHS].sort(), "every service's health, in turn");
 });
+
+t.test(
+  "every service's /metrics is scraped through the run, load or not; one that cannot say is a failure",
+  async (t) => {
+    // Prepare
+    const gw = await gateway(0, 0);
+    t.teardown(gw.close);
+    const bus = new EventEmitter();
+    const sampler = startSampler(gw.target, {
+      onEvent: (l: (e: JournalEvent) => void) => bus.on('event', l),
+    });
+
+    // Act: a load starts at once and runs through two scrapes
+    bus.emit('event', { at: new Date().toISOString(), type: 'load.started' });
+    await new Promise((r) => setTimeout(r, ROUTE_SCRAPE_MS + 500));
+    await sampler.stop();
+
+    // Assess
+    const services = Object.keys(SERVICE_REGISTRY);
+    t.ok(
+      sampler.routes.length >= 2 * services.length,
+      `${sampler.routes.length} scrapes: every service, twice`,
+    );
+    t.same([...new Set(sampler.routes.map((r) => r.service))].sort(), [...services].sort());
+    t.same(
+      [...new Set(gw.scraped)].sort(),
+      Object.values(SERVICE_REGISTRY)
+        .map((s) => `/api/${s.segment}/metrics`)
+        .sort(),
+    );
+    t.ok(
+      sampler.routes.filter((r) => r.service === 'payment').every((r) => r.failed),
+      'payment answered 502: each of its scrapes is marked failed',
+    );
+    t.same(sampler.routes.find((r) => r.service === 'order')?.routes?.['POST /api/orders']?.count, 7);
+  },
+);
