@@ -162,6 +162,7 @@ export function startSampler(
 
   const monitor = (async () => {
     const spacing = 1000 / MONITOR_REQUESTS_PER_SECOND;
+    const started = Date.now();
     for (let i = 0; !stopped; i++) {
       const paths = targets.length > 0 ? targets : MONITOR_DEFAULT_PATHS;
       const path = paths[i % paths.length];
@@ -172,7 +173,9 @@ export function startSampler(
         inFlight.add(call);
         void call.finally(() => inFlight.delete(call));
       }
-      await sleep(spacing);
+      // the i+1th call's slot, on the clock: a late wake-up on a busy machine shortens the next
+      // wait instead of pushing every later call back
+      await sleep(Math.max(0, started + (i + 1) * spacing - Date.now()));
     }
   })();
 

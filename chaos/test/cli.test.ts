@@ -64,3 +64,40 @@ t.test('--version prints the CLI version; help lists every command', async (t) =
   for (const command of GROUPS.flatMap((g) => g.commands))
     t.match(help.stdout, new RegExp(`\\n  ${command}\\b`));
 });
+
+t.test('every command that prints data has --json', async (t) => {
+  // Prepare: every group registered, as for help
+  const program = new Command('cloudcafe');
+  for (const group of GROUPS) (await group.load())(program);
+  const find = (path: string) =>
+    path
+      .split(' ')
+      .reduce<Command | undefined>((c, name) => c?.commands.find((s) => s.name() === name), program);
+
+  // Act
+  const listed = await cli('experiment', 'list', '--json');
+
+  // Assess
+  for (const path of [
+    'lab status',
+    'audit',
+    'metrics',
+    'experiment list',
+    'experiment validate',
+    'experiment margin',
+    'report diff',
+    'report trend',
+  ]) {
+    t.ok(
+      find(path)?.options.some((o) => o.long === '--json'),
+      `cloudcafe ${path} --json`,
+    );
+  }
+  t.equal(listed.status, 0, listed.stderr);
+  const experiments = JSON.parse(listed.stdout) as { id: string; faults: string[]; platforms: string[] }[];
+  t.match(
+    experiments.find((e) => e.id === 'network-latency'),
+    { faults: ['latency'], platforms: Array },
+    'the list as data',
+  );
+});

@@ -20,23 +20,28 @@ export function registerAuditCommand(program: Command): void {
       '--target <file>',
       "a target file (docs/chaos.md): audit that system's records, not the local lab's",
     )
-    .action(async (opts: { acks?: string; settle: string; only?: string; target?: string }) => {
-      const only = opts.only?.split(',').map((s) => s.trim()) as Invariant[] | undefined;
-      const unknown = only?.filter((i) => !(INVARIANTS as readonly string[]).includes(i)) ?? [];
-      if (unknown.length > 0)
-        throw new Error(`unknown invariant ${unknown.join(', ')}; known: ${INVARIANTS.join(', ')}`);
-      const results = await audit({
-        ...(opts.acks ? { acknowledgements: opts.acks } : {}),
-        settleMs: durationMs(opts.settle),
-        ...(only ? { only } : {}),
-        ...(opts.target ? { target: targetFromFile(opts.target) } : {}),
-      });
-      process.stdout.write(
-        `${table(
-          ['invariant', 'holds', 'detail', 'examples'],
-          results.map((r) => [r.invariant, r.ok ? 'yes' : 'NO', r.detail, r.examples.join(', ')]),
-        )}\n`,
-      );
-      if (results.some((r) => !r.ok)) process.exitCode = 1;
-    });
+    .option('--json', 'print the results as JSON')
+    .action(
+      async (opts: { acks?: string; settle: string; only?: string; target?: string; json?: boolean }) => {
+        const only = opts.only?.split(',').map((s) => s.trim()) as Invariant[] | undefined;
+        const unknown = only?.filter((i) => !(INVARIANTS as readonly string[]).includes(i)) ?? [];
+        if (unknown.length > 0)
+          throw new Error(`unknown invariant ${unknown.join(', ')}; known: ${INVARIANTS.join(', ')}`);
+        const results = await audit({
+          ...(opts.acks ? { acknowledgements: opts.acks } : {}),
+          settleMs: durationMs(opts.settle),
+          ...(only ? { only } : {}),
+          ...(opts.target ? { target: targetFromFile(opts.target) } : {}),
+        });
+        process.stdout.write(
+          opts.json
+            ? `${JSON.stringify(results, null, 2)}\n`
+            : `${table(
+                ['invariant', 'holds', 'detail', 'examples'],
+                results.map((r) => [r.invariant, r.ok ? 'yes' : 'NO', r.detail, r.examples.join(', ')]),
+              )}\n`,
+        );
+        if (results.some((r) => !r.ok)) process.exitCode = 1;
+      },
+    );
 }

@@ -266,33 +266,44 @@ export function registerExperimentCommands(program: Command): void {
     .command('validate')
     .description('check experiment files against the schema; every problem with its path and line')
     .argument('[files...]', 'experiment files (default: every file in chaos/experiments)')
-    .action((files: string[]) => {
+    .option('--json', 'print one {file, id | problem} per file as JSON')
+    .action((files: string[], opts: { json?: boolean }) => {
       const targets = files.length > 0 ? files : listExperimentFiles();
-      let bad = 0;
-      for (const file of targets) {
+      const checked = targets.map((file) => {
         try {
-          const e = loadExperiment(file);
-          process.stdout.write(`✓ ${e.id} (${file})\n`);
+          return { file, ok: true, id: loadExperiment(file).id };
         } catch (error) {
-          bad++;
-          process.stdout.write(
-            `✗ ${error instanceof DocumentError ? error.message : `${file}: ${(error as Error).message}`}\n`,
-          );
+          const problem =
+            error instanceof DocumentError ? error.message : `${file}: ${(error as Error).message}`;
+          return { file, ok: false, problem };
         }
-      }
-      if (bad > 0) process.exitCode = 1;
+      });
+      process.stdout.write(
+        opts.json
+          ? `${JSON.stringify(checked, null, 2)}\n`
+          : checked.map((c) => (c.ok ? `✓ ${c.id} (${c.file})\n` : `✗ ${c.problem}\n`)).join(''),
+      );
+      if (checked.some((c) => !c.ok)) process.exitCode = 1;
     });
 
   experiment
     .command('list')
     .description('id, title, faults and platforms of every experiment')
-    .action(() => {
-      const rows = listExperimentFiles().map((file) => {
+    .option('--json', 'print the list as JSON')
+    .action((opts: { json?: boolean }) => {
+      const listed = listExperimentFiles().map((file) => {
         const e = loadExperiment(file);
         const faults = e.method.flatMap((s) => (s.type === 'fault' ? [s.fault.type] : []));
-        return [e.id, e.title, [...new Set(faults)].join(', '), e.platforms.join(', ')];
+        return { id: e.id, title: e.title, faults: [...new Set(faults)], platforms: e.platforms, file };
       });
-      process.stdout.write(`${table(['id', 'title', 'faults', 'platforms'], rows)}\n`);
+      process.stdout.write(
+        opts.json
+          ? `${JSON.stringify(listed, null, 2)}\n`
+          : `${table(
+              ['id', 'title', 'faults', 'platforms'],
+              listed.map((e) => [e.id, e.title, e.faults.join(', '), e.platforms.join(', ')]),
+            )}\n`,
+      );
     });
 
   addDriverFlags(

@@ -14,10 +14,10 @@ import { sweepPlatform, undoJournal } from './revert.js';
  * platform, in the lab itself (toxics, cut links, paused processes, fault flags, stress runs) —
  * and keeps runs blocked until `cloudcafe halt --release`.
  *
- * On kubernetes the cluster is searched too: every fault the driver marked on a Deployment or a
- * NetworkPolicy is undone, whichever machine's journal knows of it (driver.sweep). Known limit:
- * on aws what is undone is what the journals name (FIS experiments stopped); running FIS
- * experiments no journal here knows of are left to their own duration.
+ * On kubernetes and aws the platform is searched too (driver.sweep), whichever machine's
+ * journal knows of a fault: on kubernetes every fault the driver marked on a Deployment or a
+ * NetworkPolicy is undone; on aws every running FIS experiment of the driver's own templates is
+ * stopped.
  */
 
 interface HaltRecord {

@@ -261,8 +261,16 @@ export function registerMetricsCommand(program: Command): void {
     .option('--run <run-id>', 'the span of a run (reports/<run-id>) instead of --since')
     .option('--platform <platform>', 'the Platform dimension: local | kubernetes | aws', 'local')
     .option('--out <file>', 'write the same as charts to an HTML file')
+    .option('--json', 'print the series as JSON instead of the table')
     .action(
-      async (opts: { service?: string; since: string; run?: string; platform: string; out?: string }) => {
+      async (opts: {
+        service?: string;
+        since: string;
+        run?: string;
+        platform: string;
+        out?: string;
+        json?: boolean;
+      }) => {
         const services = opts.service ? [opts.service] : SERVICES.map((s) => s.name);
         const window: Window = opts.run
           ? runWindow(opts.run)
@@ -275,17 +283,22 @@ export function registerMetricsCommand(program: Command): void {
         const span = `${window.start.toISOString().slice(0, 19)}Z → ${window.end.toISOString().slice(0, 19)}Z`;
         if (series.length === 0) {
           process.stdout.write(
-            `no CloudCafe metrics for ${services.join(', ')} on ${opts.platform}, ${span}\n`,
+            opts.json
+              ? '[]\n'
+              : `no CloudCafe metrics for ${services.join(', ')} on ${opts.platform}, ${span}\n`,
           );
           process.exitCode = 1;
           return;
         }
         process.stdout.write(
-          `${NAMESPACE} metrics, Platform=${opts.platform}, ${span}\n${metricsTable(series)}\n`,
+          opts.json
+            ? `${JSON.stringify(series, null, 2)}\n`
+            : `${NAMESPACE} metrics, Platform=${opts.platform}, ${span}\n${metricsTable(series)}\n`,
         );
         if (opts.out) {
           writeFileSync(opts.out, metricsHtml(series, `CloudCafe metrics ${span}`));
-          process.stdout.write(`charts: ${opts.out}\n`);
+          // the JSON on stdout stays one document
+          if (!opts.json) process.stdout.write(`charts: ${opts.out}\n`);
         }
       },
     );

@@ -162,7 +162,7 @@ export async function sweepPlatform(
     options.write(
       platform === 'local'
         ? 'local: the lab daemon reverts each held fault at its deadline by itself (`npx cloudcafe lab status` lists them)'
-        : `${platform}: the platform bounds each fault by itself (FIS durations); nothing to sweep`,
+        : `${platform}: the platform bounds each fault by itself; nothing to sweep`,
     );
     return { undone: 0, failed: 0 };
   }

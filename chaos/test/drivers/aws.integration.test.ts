@@ -14,6 +14,7 @@ import {
   GetExperimentCommand,
   GetExperimentTemplateCommand,
   ListExperimentTemplatesCommand,
+  StartExperimentCommand,
   StopExperimentCommand,
 } from '@aws-sdk/client-fis';
 import { awsDriver, fisTemplate, isoDuration } from '@cloudcafe/aws-platform/driver';
@@ -252,6 +253,57 @@ t.test('undo from the journal stops the experiment a crashed run left running (e
   const after = await fis.send(new GetExperimentCommand({ id: String(info?.experimentId) }));
   t.match(after.experiment?.state?.status, /^(stopping|stopped)$/);
 });
+
+t.test(
+  "the account is searched: halt's sweep stops this driver's running experiments, and no other (emulator FIS)",
+  async (t) => {
+    // Prepare: a crashed run's experiment (no journal here) and one of a template someone else made
+    const driver = awsDriver({ roleArn: ROLE }, { pollMs: 100 });
+    await driver.inject({ type: 'kill', process: 'menu' }, 'cloudcafe-orphan-0', context().ctx);
+    const foreign = await fis.send(
+      new CreateExperimentTemplateCommand({
+        clientToken: `foreign-${Date.now()}`,
+        description: 'not CloudCafe',
+        roleArn: ROLE,
+        stopConditions: [{ source: 'none' }],
+        actions: { wait: { actionId: 'aws:fis:wait', parameters: { duration: 'PT5M' } } },
+      }),
+    );
+    const theirs = await fis.send(
+      new StartExperimentCommand({
+        experimentTemplateId: foreign.experimentTemplate?.id,
+        clientToken: `foreign-run-${Date.now()}`,
+      }),
+    );
+    t.teardown(() =>
+      fis.send(new StopExperimentCommand({ id: String(theirs.experiment?.id) })).catch(() => {}),
+    );
+
+    // Act
+    const owed = await awsDriver({ roleArn: ROLE }).sweep?.({ expiredOnly: true });
+    const swept = await awsDriver({ roleArn: ROLE }).sweep?.({ expiredOnly: false });
+
+    // Assess
+    t.same(owed, [], 'FIS holds each duration itself: nothing is ever past its deadline');
+    const ours = swept?.find((f) => f.tag === 'cloudcafe-orphan-0');
+    t.ok(ours?.effect?.verified, ours?.effect?.detail ?? 'no sweep of cloudcafe-orphan-0');
+    const id = ours?.resource.replace('fis experiment ', '') ?? '';
+    t.match(
+      (await fis.send(new GetExperimentCommand({ id }))).experiment?.state?.status,
+      /^(stopping|stopped)$/,
+    );
+    t.notOk(
+      swept?.some((f) => f.resource === `fis experiment ${theirs.experiment?.id}`),
+      'the experiment of a template the driver did not make is not in the sweep',
+    );
+    t.notMatch(
+      (await fis.send(new GetExperimentCommand({ id: String(theirs.experiment?.id) }))).experiment?.state
+        ?.status,
+      /^(stopping|stopped)$/,
+      'and it runs on',
+    );
+  },
+);
 
 t.test('refuses to start without its stop-condition alarms or without a role (emulator FIS)', async (t) => {
   // Prepare

@@ -5,6 +5,7 @@ import {
   type Experiment,
   FisClient,
   GetExperimentCommand,
+  ListExperimentsCommand,
   ListExperimentTemplatesCommand,
   StartExperimentCommand,
   StopExperimentCommand,
@@ -17,6 +18,7 @@ import type {
   Fault,
   InjectContext,
   JournalledFault,
+  SweptFault,
 } from '@cloudcafe/chaos-interface';
 import { FIS_ROLE_NAME } from '../names.js';
 import { awsSnapshot } from './snapshot.js';
@@ -237,11 +239,56 @@ export function awsDriver(options: DriverOptions, tuning: AwsTuning = { pollMs: 
     async undo(entry: JournalledFault): Promise<Effect> {
       const id = entry.revertInfo?.experimentId;
       if (typeof id !== 'string') return { verified: true, detail: 'no FIS experiment was started' };
-      const { fis } = aws();
-      const now = (await fis.send(new GetExperimentCommand({ id }))).experiment;
-      if (!TERMINAL.has(now?.state?.status ?? '')) await fis.send(new StopExperimentCommand({ id }));
-      const after = (await fis.send(new GetExperimentCommand({ id }))).experiment;
-      return { verified: true, detail: `FIS experiment ${id}: ${describe(after)}` };
+      return stopExperiment(aws().fis, id);
     },
+    sweep: (options) => sweep(aws().fis, options),
   };
+}
+
+/** Stops an experiment unless it has ended already, and says where it stands after. */
+async function stopExperiment(fis: FisClient, id: string): Promise<Effect> {
+  const now = (await fis.send(new GetExperimentCommand({ id }))).experiment;
+  if (!TERMINAL.has(now?.state?.status ?? '')) await fis.send(new StopExperimentCommand({ id }));
+  const after = (await fis.send(new GetExperimentCommand({ id }))).experiment;
+  const status = after?.state?.status ?? '';
+  return {
+    verified: status === 'stopping' || TERMINAL.has(status),
+    detail: `FIS experiment ${id}: ${describe(after)}`,
+  };
+}
+
+/**
+ * Every FIS experiment of this driver's templates (those carrying its content-hash tag) that
+ * has not ended, stopped — found in the account itself, so `halt` reaches an experiment whose
+ * journal is on another machine or lost. FIS ends each at its own duration, so none is ever
+ * past its deadline: an `--expired` sweep owes nothing. Experiments of other templates are
+ * never touched.
+ */
+async function sweep(
+  fis: FisClient,
+  options: { readonly expiredOnly: boolean; readonly dryRun?: boolean },
+): Promise<SweptFault[]> {
+  if (options.expiredOnly) return [];
+  const ours = new Set<string>();
+  let next: string | undefined;
+  do {
+    const page = await fis.send(new ListExperimentTemplatesCommand({ nextToken: next }));
+    for (const t of page.experimentTemplates ?? []) if (t.id && t.tags?.[TEMPLATE_HASH_TAG]) ours.add(t.id);
+    next = page.nextToken;
+  } while (next);
+  const swept: SweptFault[] = [];
+  do {
+    const page = await fis.send(new ListExperimentsCommand({ nextToken: next }));
+    for (const e of page.experiments ?? []) {
+      if (!e.id || !ours.has(e.experimentTemplateId ?? '') || TERMINAL.has(e.state?.status ?? '')) continue;
+      swept.push({
+        resource: `fis experiment ${e.id}`,
+        tag: e.tags?.Name ?? '(untagged)',
+        until: `its FIS duration from ${e.creationTime?.toISOString() ?? 'its start'}`,
+        ...(options.dryRun ? {} : { effect: await stopExperiment(fis, e.id) }),
+      });
+    }
+    next = page.nextToken;
+  } while (next);
+  return swept;
 }
