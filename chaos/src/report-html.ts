@@ -172,7 +172,7 @@ export function reportHtml(
 <div class="grid">
   ${chart('latency', 'Latency (ms) — p50, p95, p99 <small>of every request k6 made where background load ran (solid; long polls left out), of the synthetic monitor elsewhere (dashed); each point over the shortest trailing window holding 100 requests, at most 10 s</small>', true)}
   ${chart('throughput', "Throughput (requests/s), k6 iterations started/s and error rate <small>requests that ended in each second; iterations that began in it (the load's arrival rate); error rate over the same window as the latency</small>", true)}
-  ${chart('route-rate', `Requests/s by route <small>as each service counts them on its own <code>/metrics</code>, read every ${ROUTE_SCRAPE_MS / 1000} s; the busiest routes of the run; a gap where a service could not answer</small>`)}
+  ${chart('route-rate', `Requests/s by route <small>as each service counts them on its own <code>/metrics</code>, read every ${ROUTE_SCRAPE_MS / 1000} s; the busiest routes of the run, health checks left out; a gap where a service could not answer</small>`)}
   ${chart('route-latency', `p95 latency by route (ms) <small>from each service’s own latency histogram over the same ${ROUTE_SCRAPE_MS / 1000} s, interpolated within its buckets (5, 10, 25, 50, 100, 250, 500 ms…)</small>`)}
   ${chart('queues', 'Payment queue depth and DLQ')}
   ${chart('recovery', 'Time to recover steady state, per experiment (s)')}

@@ -52,8 +52,12 @@ export interface RouteSeries {
   readonly points: readonly RoutePoint[];
 }
 
-/** The scraper's own requests: not the load anyone is measuring. */
-const isOwnTraffic = (route: string) => / \S*\/metrics$/.test(route);
+/**
+ * The scraper's own requests and health checks (the synthetic monitor's, the lab's and the
+ * platform's probes): not the load anyone is measuring, and at a trickle of checkout they
+ * would push its routes off the chart.
+ */
+const isProbeTraffic = (route: string) => / \S*\/(metrics|health(\/live|\/ready)?)$/.test(route);
 
 /** A service's `/metrics` text → cumulative counts per `METHOD /route`. */
 export function routeCounts(text: string): Record<string, RouteCounts> {
@@ -79,7 +83,7 @@ export function routeCounts(text: string): Record<string, RouteCounts> {
   }
   return Object.fromEntries(
     [...counts]
-      .filter(([key]) => !isOwnTraffic(key))
+      .filter(([key]) => !isProbeTraffic(key))
       .map(([key, e]) => [
         key,
         { count: e.count, errors: e.errors, buckets: [...e.buckets].sort(([a], [b]) => a - b) },

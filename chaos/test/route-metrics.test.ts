@@ -38,13 +38,15 @@ t.test('a route’s rate, error rate and percentiles between two scrapes', async
   serve(metrics, ORDERS, 10, 400); // the 500 ms bucket
   serve(metrics, { ...ORDERS, status: '503' }, 5, 20);
   serve(metrics, { method: 'GET', route: '/api/orders/metrics', status: '200' }, 50, 1);
+  serve(metrics, { method: 'GET', route: '/api/orders/health', status: '200' }, 50, 1);
+  serve(metrics, { method: 'GET', route: '/api/orders/health/ready', status: '200' }, 50, 1);
   const second = await scrape(metrics, 2000);
 
   // Act
   const [series, ...others] = routeSeries([first, second]);
 
   // Assess
-  t.same(others, [], 'the scrapes of /metrics itself are not a route of the load');
+  t.same(others, [], 'the scrapes of /metrics and the health checks are not routes of the load');
   t.equal(series?.route, 'POST /api/orders');
   t.equal(series?.total, 105, 'the requests of the interval, not those before the first scrape');
   const [point] = series?.points ?? [];
