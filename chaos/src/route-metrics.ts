@@ -147,7 +147,11 @@ function pointBetween(
  */
 export function routeSeries(scrapes: readonly RouteScrape[], top = 6): RouteSeries[] {
   const byService = new Map<string, RouteScrape[]>();
-  for (const s of scrapes) byService.set(s.service, [...(byService.get(s.service) ?? []), s]);
+  for (const s of scrapes) {
+    const list = byService.get(s.service);
+    if (list) list.push(s);
+    else byService.set(s.service, [s]);
+  }
   const series = new Map<string, { service: string; route: string; total: number; points: RoutePoint[] }>();
   const seriesOf = (service: string, route: string) => {
     const key = `${service} ${route}`;
@@ -159,7 +163,7 @@ export function routeSeries(scrapes: readonly RouteScrape[], top = 6): RouteSeri
     return s;
   };
   for (const [service, list] of byService) {
-    const ordered = [...list].sort((a, b) => a.t - b.t);
+    const ordered = list.sort((a, b) => a.t - b.t);
     for (let i = 1; i < ordered.length; i++) {
       const [before, after] = [ordered[i - 1] as RouteScrape, ordered[i] as RouteScrape];
       if (!after.routes) {
